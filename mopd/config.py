@@ -1,0 +1,72 @@
+"""Every config node this repository adds to Dassl's defaults, declared once.
+
+YAML files only override these keys; a key that is not declared here or in Dassl's defaults
+fails loudly when merged. Each method reads its own node plus `TRAINER.COOP`.
+"""
+from __future__ import annotations
+
+from yacs.config import CfgNode as CN
+
+from mopd.backend import get_cfg_default
+
+
+def _add_dataset_keys(cfg: CN) -> None:
+    cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base (first ceil(C/2) labels) or new (the rest)
+
+
+def _add_backbone_keys(cfg: CN) -> None:
+    cfg.MODEL.BACKBONE.PATH = ""  # local CLIP weights (state_dict or JIT archive); "" = cache/download
+    cfg.MODEL.BACKBONE.RANDOM_INIT = False  # real architecture, random weights (benchmarks only)
+
+
+def _add_coop_node(cfg: CN) -> None:
+    cfg.TRAINER.COOP = CN()
+    cfg.TRAINER.COOP.N_CTX = 16  # number of learnable context tokens (>= 1); CTX_INIT overrides it
+    cfg.TRAINER.COOP.CTX_INIT = ""  # words that initialise the context, e.g. "a photo of a"; "" = random
+    cfg.TRAINER.COOP.CSC = False  # class-specific contexts (one context per class)
+    cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"  # where the class name goes: end, middle or front
+    cfg.TRAINER.COOP.PREC = "fp16"  # fp16 (CLIP's weights), fp32, or amp (fp32 weights, autocast)
+
+
+def _add_mopd_node(cfg: CN) -> None:
+    cfg.TRAINER.MOPD = CN()
+    cfg.TRAINER.MOPD.POOL = "custom"  # teacher pool: custom, imagenet80, mixed, or file (see POOL_FILE)
+    cfg.TRAINER.MOPD.POOL_FILE = ""  # text file, one template with "{}" per line (POOL "file")
+    cfg.TRAINER.MOPD.TOP_K = 2  # teacher prompts selected per image by the gate (1 <= k <= pool size)
+    cfg.TRAINER.MOPD.TEMPERATURE = 1.0  # distillation temperature tau (> 0)
+    cfg.TRAINER.MOPD.W = 0.8  # weight of the CE loss; the MPD loss gets 1 - W (0 <= W <= 1)
+    cfg.TRAINER.MOPD.W2 = 0.1  # weight of the MPS (selection) loss (>= 0)
+
+
+def _add_cocoop_node(cfg: CN) -> None:
+    cfg.TRAINER.COCOOP = CN()
+    cfg.TRAINER.COCOOP.META_NET_REDUCTION = 16  # meta-net hidden width = D // this
+
+
+def _add_kgcoop_node(cfg: CN) -> None:
+    cfg.TRAINER.KGCOOP = CN()
+    cfg.TRAINER.KGCOOP.W = 8.0  # weight of the knowledge-guided (hand-crafted text) loss (>= 0)
+
+
+def _add_prograd_node(cfg: CN) -> None:
+    cfg.TRAINER.PROGRAD = CN()
+    cfg.TRAINER.PROGRAD.LAMBDA = 1.0  # strength of the projection that removes conflicting gradient
+    cfg.TRAINER.PROGRAD.T = 1.0  # temperature of the KL to the zero-shot prediction (> 0)
+
+
+def extend_cfg(cfg: CN) -> None:
+    """Add this repository's keys to a Dassl default config in place."""
+    _add_dataset_keys(cfg)
+    _add_backbone_keys(cfg)
+    _add_coop_node(cfg)
+    _add_mopd_node(cfg)
+    _add_cocoop_node(cfg)
+    _add_kgcoop_node(cfg)
+    _add_prograd_node(cfg)
+
+
+def get_cfg() -> CN:
+    """Return Dassl's defaults extended with every key of this repository."""
+    cfg = get_cfg_default()
+    extend_cfg(cfg)
+    return cfg

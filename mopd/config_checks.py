@@ -1,0 +1,37 @@
+"""Validation of the method config nodes, run in each trainer's `check_cfg` before anything is built."""
+from __future__ import annotations
+
+from yacs.config import CfgNode as CN
+
+from mopd.precision import PRECISIONS
+
+_POSITIONS = ("end", "middle", "front")
+
+
+def check_coop_cfg(cfg: CN) -> None:
+    """Reject out-of-range `TRAINER.COOP` values with a message naming the key and the valid range."""
+    coop = cfg.TRAINER.COOP
+    if coop.PREC not in PRECISIONS:
+        raise ValueError(f"TRAINER.COOP.PREC={coop.PREC!r} is not one of {PRECISIONS}")
+    if coop.N_CTX < 1:
+        raise ValueError(f"TRAINER.COOP.N_CTX={coop.N_CTX} must be >= 1")
+    if coop.CLASS_TOKEN_POSITION not in _POSITIONS:
+        raise ValueError(
+            f"TRAINER.COOP.CLASS_TOKEN_POSITION={coop.CLASS_TOKEN_POSITION!r} is not one of {_POSITIONS}"
+        )
+
+
+def check_mopd_cfg(cfg: CN, pool_size: int) -> None:
+    """Reject out-of-range `TRAINER.MOPD` values; `pool_size` is the number of teacher templates."""
+    mopd = cfg.TRAINER.MOPD
+    if not 1 <= mopd.TOP_K <= pool_size:
+        raise ValueError(
+            f"TRAINER.MOPD.TOP_K={mopd.TOP_K} must be between 1 and the pool size {pool_size} "
+            f"(pool {mopd.POOL!r}); lower TOP_K or use a larger pool"
+        )
+    if mopd.TEMPERATURE <= 0:
+        raise ValueError(f"TRAINER.MOPD.TEMPERATURE={mopd.TEMPERATURE} must be > 0")
+    if not 0.0 <= mopd.W <= 1.0:
+        raise ValueError(f"TRAINER.MOPD.W={mopd.W} must be in [0, 1] (CE weight; MPD gets 1 - W)")
+    if mopd.W2 < 0:
+        raise ValueError(f"TRAINER.MOPD.W2={mopd.W2} must be >= 0")

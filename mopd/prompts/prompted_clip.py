@@ -1,0 +1,52 @@
+"""CLIP with a learnable text prompt: frozen image and text encoders around a prompt learner."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mopd.clip.text_encoder import TextEncoder
+
+
+class PromptedOutput(NamedTuple):
+    """What one forward pass produces; methods read the parts their losses need."""
+
+    logits: torch.Tensor  # (B, C) student logits s * f @ g^T
+    image_features: torch.Tensor  # (B, D) normalised, no gradient (frozen encoder)
+    text_features: torch.Tensor  # (C, D) normalised student class features
+    logit_scale: torch.Tensor  # scalar s = exp(logit_scale)
+
+
+class PromptedCLIP(nn.Module):
+    """A frozen CLIP whose class text features come from a learnable prompt learner."""
+
+    def __init__(self, clip_model: nn.Module, prompt_learner: nn.Module) -> None:
+        super().__init__()
+        self.prompt_learner = prompt_learner
+        self.image_encoder = clip_model.visual
+        self.text_encoder = TextEncoder(clip_model)
+        self.logit_scale = clip_model.logit_scale
+        self.dtype = clip_model.dtype
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        """Normalised image features (B, D); the image encoder is frozen, so no graph is kept."""
+        with torch.no_grad():
+            features = self.image_encoder(image.type(self.dtype))
+        return F.normalize(features, dim=-1)
+
+    def encode_classes(self) -> torch.Tensor:
+        """Normalised student text features (C, D) from the current prompt."""
+        learner = self.prompt_learner
+        features = self.text_encoder(learner(), learner.tokenized_prompts)
+        return F.normalize(features, dim=-1)
+
+    def forward(self, image: torch.Tensor, text_features: torch.Tensor | None = None) -> PromptedOutput:
+        """Student logits for a batch; `text_features` (C, D) skips re-encoding the prompts."""
+        image_features = self.encode_image(image)
+        if text_features is None:
+            text_features = self.encode_classes()
+        scale = self.logit_scale.exp()
+        logits = scale * image_features @ text_features.t()
+        return PromptedOutput(logits, image_features, text_features, scale)

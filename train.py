@@ -1,0 +1,80 @@
+"""Train or evaluate a prompt-learning method on CLIP (CoOp's command line).
+
+Example:
+    python train.py --trainer MoPD --root $DATA --seed 1 \
+        --dataset-config-file configs/datasets/caltech101.yaml \
+        --config-file configs/trainers/MoPD/vit_b16_ep25_ctxv1.yaml \
+        --output-dir output/caltech101 DATASET.NUM_SHOTS 16 DATASET.SUBSAMPLE_CLASSES base
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+
+import datasets  # noqa: E402,F401  (registers every dataset)
+import trainers  # noqa: E402,F401  (registers every trainer)
+from mopd.backend import (  # noqa: E402
+    DATASET_REGISTRY,
+    TRAINER_REGISTRY,
+    build_trainer,
+    collect_env_info,
+    set_random_seed,
+    setup_logger,
+)
+from mopd.cli_config import build_cfg, check_registered, configure_logging  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=str, default="", help="path to the datasets root ($DATA)")
+    parser.add_argument("--output-dir", type=str, default="", help="output directory")
+    parser.add_argument("--resume", type=str, default="", help="checkpoint directory to resume training from")
+    parser.add_argument("--seed", type=int, default=None, help="fixed random seed (any integer, 0 included)")
+    parser.add_argument("--source-domains", type=str, nargs="+", help="source domains for DA/DG")
+    parser.add_argument("--target-domains", type=str, nargs="+", help="target domains for DA/DG")
+    parser.add_argument("--transforms", type=str, nargs="+", help="data augmentation methods")
+    parser.add_argument(
+        "--config-file", type=str, nargs="+", default=[], help="trainer config file(s), merged in order"
+    )
+    parser.add_argument("--dataset-config-file", type=str, default="", help="dataset config file")
+    parser.add_argument("--trainer", type=str, default="", help="trainer name, e.g. MoPD or CoOp")
+    parser.add_argument("--backbone", type=str, default="", help="CLIP backbone name, e.g. ViT-B/16 or tiny")
+    parser.add_argument("--head", type=str, default="", help="name of head (unused by CLIP trainers)")
+    parser.add_argument("--eval-only", action="store_true", help="evaluate a saved model only")
+    parser.add_argument("--model-dir", type=str, default="", help="directory of the model to evaluate")
+    parser.add_argument("--load-epoch", type=int, default=None, help="epoch of the checkpoint to evaluate")
+    parser.add_argument("--no-train", action="store_true", help="build everything but do not train")
+    parser.add_argument("opts", default=None, nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
+    return parser.parse_args(argv)
+
+
+def main(args: argparse.Namespace) -> None:
+    cfg = build_cfg(args)
+    check_registered(cfg.TRAINER.NAME, TRAINER_REGISTRY, "trainer", "--trainer")
+    check_registered(cfg.DATASET.NAME, DATASET_REGISTRY, "dataset", "DATASET.NAME")
+    if cfg.SEED >= 0:
+        print(f"Setting fixed seed: {cfg.SEED}")
+        set_random_seed(cfg.SEED)
+    setup_logger(cfg.OUTPUT_DIR)
+    configure_logging()
+    if torch.cuda.is_available() and cfg.USE_CUDA:
+        torch.backends.cudnn.benchmark = True
+    print(f"** Config **\n{cfg}")
+    print(f"** System info **\n{collect_env_info()}\n")
+
+    trainer = build_trainer(cfg)
+    if args.eval_only:
+        trainer.load_model(args.model_dir, epoch=args.load_epoch)
+        trainer.test()
+        return
+    if not args.no_train:
+        trainer.train()
+
+
+if __name__ == "__main__":
+    main(parse_args())

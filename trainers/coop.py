@@ -1,0 +1,117 @@
+"""CoOp trainer, written to be subclassed by the other prompt-learning methods."""
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch import nn
+
+from mopd.backend import (
+    TRAINER_REGISTRY,
+    TrainerX,
+    build_lr_scheduler,
+    build_optimizer,
+    compute_accuracy,
+    load_pretrained_weights,
+)
+from mopd.clip.loading import build_clip
+from mopd.engine import CheckpointMixin
+from mopd.precision import PrecisionPolicy
+from mopd.prompts.prompt_learner import PromptLearner
+from mopd.prompts.prompted_clip import PromptedCLIP, PromptedOutput
+from mopd.config_checks import check_coop_cfg
+
+logger = logging.getLogger(__name__)
+
+
+@TRAINER_REGISTRY.register()
+class CoOp(CheckpointMixin, TrainerX):
+    """CoOp: learnable context for CLIP's text prompt.
+
+    Zhou et al., "Learning to Prompt for Vision-Language Models", IJCV 2022, arXiv:2109.01134.
+    Methods extend it through narrow hooks: `build_prompt_learner`, `build_extra_modules`,
+    `before_train_extra`, `compute_losses` and `backward_and_update`; the step itself
+    (precision, scaler, lr update, loss summary) lives here once.
+    """
+
+    def check_cfg(self, cfg) -> None:
+        check_coop_cfg(cfg)
+
+    def build_model(self) -> None:
+        cfg = self.cfg
+        classnames = self.dm.dataset.classnames
+        self.precision = PrecisionPolicy(cfg.TRAINER.COOP.PREC, self.device)
+        clip_model = self.precision.prepare(build_clip(cfg))
+        self.model = PromptedCLIP(clip_model, self.build_prompt_learner(classnames, clip_model))
+        for name, module in self.build_extra_modules(clip_model).items():
+            self.model.prompt_learner.add_module(name, module)
+        for name, param in self.model.named_parameters():
+            param.requires_grad_(name.startswith("prompt_learner."))
+        if cfg.MODEL.INIT_WEIGHTS:
+            load_pretrained_weights(self.model.prompt_learner, cfg.MODEL.INIT_WEIGHTS)
+        self.model.to(self.device)
+        trainable = {n: p.numel() for n, p in self.model.prompt_learner.named_parameters()}
+        logger.info("Trainable parameters (%d in all): %s", sum(trainable.values()), trainable)
+        self.optim = build_optimizer(self.model.prompt_learner, cfg.OPTIM)
+        self.sched = build_lr_scheduler(self.optim, cfg.OPTIM)
+        self.register_model("prompt_learner", self.model.prompt_learner, self.optim, self.sched)
+        self._eval_text_features: torch.Tensor | None = None
+
+    def build_prompt_learner(self, classnames: list[str], clip_model: nn.Module) -> nn.Module:
+        """The module holding the learnable prompt (saved as `prompt_learner`)."""
+        coop = self.cfg.TRAINER.COOP
+        return PromptLearner(
+            classnames,
+            clip_model,
+            n_ctx=coop.N_CTX,
+            ctx_init=coop.CTX_INIT,
+            csc=coop.CSC,
+            class_token_position=coop.CLASS_TOKEN_POSITION,
+        )
+
+    def build_extra_modules(self, clip_model: nn.Module) -> dict[str, nn.Module]:
+        """Extra learnable modules, trained and saved with the prompt (none for CoOp)."""
+        return {}
+
+    def before_train(self) -> None:
+        super().before_train()
+        self.before_train_extra()
+
+    def before_train_extra(self) -> None:
+        """Training-only state (e.g. teacher features), built after resuming and never saved."""
+
+    def forward_backward(self, batch: dict) -> dict[str, float]:
+        image, label = self.parse_batch_train(batch)
+        with self.precision.autocast():
+            output = self.model(image)
+            losses = self.compute_losses(output, label)
+        self.backward_and_update(losses)
+        summary = {name: value.item() for name, value in losses.items()}
+        summary["acc"] = compute_accuracy(output.logits, label)[0].item()
+        if (self.batch_idx + 1) == self.num_batches:
+            self.update_lr()
+        return summary
+
+    def compute_losses(self, output: PromptedOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Loss parts for one batch; key "loss" is the total that is back-propagated."""
+        return {"loss": nn.functional.cross_entropy(output.logits.float(), label)}
+
+    def backward_and_update(self, losses: dict[str, torch.Tensor]) -> None:
+        """Back-propagate the total loss and step the optimizer under the precision policy."""
+        self.model_zero_grad()
+        self.precision.backward_and_step(losses["loss"], self.optim, self.detect_anomaly)
+
+    @torch.no_grad()
+    def test(self, split: str | None = None) -> float:
+        """Evaluate with the class prompts encoded once for the whole run, not once per batch."""
+        self.set_model_mode("eval")
+        with self.precision.autocast():
+            self._eval_text_features = self.model.encode_classes()
+        try:
+            return super().test(split)
+        finally:
+            self._eval_text_features = None
+
+    def model_inference(self, image: torch.Tensor) -> torch.Tensor:
+        with self.precision.autocast():
+            return self.model(image, self._eval_text_features).logits.float()
