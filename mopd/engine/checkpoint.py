@@ -1,0 +1,182 @@
+"""Checkpoint I/O in Dassl's format, written atomically and read with `weights_only=True`.
+
+Used by both backends (also under real Dassl), so this module never imports `dassl`.
+A checkpoint is a dict with keys state_dict, epoch, optimizer, scheduler and val_result, saved as
+`<save_dir>/model.pth.tar-<epoch>` (or `model_name`), with a `checkpoint` text file naming the latest.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import os.path as osp
+import pickle
+import shutil
+import uuid
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+LATEST_FILE = "checkpoint"  # text file naming the latest checkpoint of a model directory
+BEST_FILE = "model-best.pth.tar"
+EPOCH_FILE_PREFIX = "model.pth.tar-"
+
+# What torch.load raises for corrupt, truncated or unsafe (code-executing) files.
+_UNLOADABLE = (
+    pickle.UnpicklingError,
+    RuntimeError,
+    EOFError,
+    KeyError,
+    ValueError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    UnicodeDecodeError,
+    zipfile.BadZipFile,
+)
+
+
+def _atomic_write(fpath: str, write: Callable[[str], None]) -> None:
+    """Call `write(tmp_path)` on a temporary file beside `fpath`, then rename it over `fpath`."""
+    # A fresh name (not mkstemp) so the file gets the usual umask permissions, not 0600.
+    tmp_path = osp.join(osp.dirname(fpath), f".{osp.basename(fpath)}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, fpath)
+    finally:
+        if osp.exists(tmp_path):
+            os.remove(tmp_path)
+
+
+def _strip_module_prefix(state_dict: Mapping[str, Any]) -> OrderedDict[str, Any]:
+    """Drop the "module." prefix that nn.DataParallel adds to parameter names."""
+    return OrderedDict((k[len("module."):] if k.startswith("module.") else k, v) for k, v in state_dict.items())
+
+
+def save_checkpoint(
+    state: dict[str, Any],
+    save_dir: str,
+    is_best: bool = False,
+    remove_module_from_keys: bool = True,
+    model_name: str = "",
+) -> str:
+    """Save `state` to `save_dir/<model_name or model.pth.tar-<epoch>>` atomically.
+
+    Also rewrites `save_dir/checkpoint` to name this file, and copies it to `model-best.pth.tar`
+    when `is_best`. A crash never leaves a truncated checkpoint behind.
+
+    Returns:
+        The path written.
+    """
+    os.makedirs(save_dir, exist_ok=True)
+    if remove_module_from_keys:
+        state = {**state, "state_dict": _strip_module_prefix(state["state_dict"])}
+    fpath = osp.join(save_dir, model_name or f"{EPOCH_FILE_PREFIX}{state['epoch']}")
+    _atomic_write(fpath, lambda tmp: torch.save(state, tmp))
+    logger.info("Checkpoint saved to %s", fpath)
+
+    def write_latest(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(f"{osp.basename(fpath)}\n")
+
+    _atomic_write(osp.join(save_dir, LATEST_FILE), write_latest)
+
+    if is_best:
+        best_fpath = osp.join(save_dir, BEST_FILE)
+        _atomic_write(best_fpath, lambda tmp: shutil.copyfile(fpath, tmp))
+        logger.info('Best checkpoint saved to "%s"', best_fpath)
+    return fpath
+
+
+def load_checkpoint(fpath: str) -> Any:
+    """Load a checkpoint onto the CPU with `torch.load(weights_only=True)`.
+
+    Raises:
+        FileNotFoundError: `fpath` does not exist.
+        ValueError: the file is corrupt, truncated, or holds Python objects that could run code.
+    """
+    if not fpath:
+        raise ValueError(f"checkpoint path is empty ({fpath!r}); pass the path of a .pth/.pth.tar file")
+    if not osp.isfile(fpath):
+        raise FileNotFoundError(f'No checkpoint file at "{fpath}"; check the path (e.g. --model-dir/--resume)')
+    try:
+        return torch.load(fpath, map_location="cpu", weights_only=True)
+    except _UNLOADABLE as err:
+        raise ValueError(
+            f'Cannot load checkpoint "{fpath}": it is corrupt, truncated, or contains Python objects '
+            "that torch.load(weights_only=True) refuses to unpickle because they could execute code "
+            "(for instance a checkpoint written by original Dassl with a warm-up scheduler). Re-create "
+            "it with this repository, or, only if you trust its source, re-save its tensors with "
+            f"torch.load(..., weights_only=False). Original error: {type(err).__name__}: {err}"
+        ) from err
+
+
+def resume_from_checkpoint(
+    fdir: str,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any | None = None,
+) -> int:
+    """Load the checkpoint named in `fdir/checkpoint` into model, optimizer and scheduler.
+
+    Returns:
+        The epoch to start from (the stored `epoch`, i.e. the number of finished epochs).
+    """
+    latest_file = osp.join(fdir, LATEST_FILE)
+    if not osp.isfile(latest_file):
+        raise FileNotFoundError(
+            f'No "{LATEST_FILE}" file in {fdir}, so there is no checkpoint to resume from; '
+            "start without --resume or point it at a run directory"
+        )
+    with open(latest_file, encoding="utf-8") as f:
+        fpath = osp.join(fdir, f.readline().strip())
+    logger.info('Loading checkpoint from "%s"', fpath)
+    checkpoint = load_checkpoint(fpath)
+    model.load_state_dict(checkpoint["state_dict"])
+    logger.info("Loaded model weights")
+    if optimizer is not None and checkpoint.get("optimizer") is not None:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        logger.info("Loaded optimizer")
+    if scheduler is not None and checkpoint.get("scheduler") is not None:
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        logger.info("Loaded scheduler")
+    start_epoch = int(checkpoint["epoch"])
+    logger.info("Previous epoch: %d", start_epoch)
+    return start_epoch
+
+
+def load_pretrained_weights(model: nn.Module, weight_path: str) -> None:
+    """Load the entries of a checkpoint (or bare state_dict) that match `model` by name and shape.
+
+    "module." prefixes are stripped. Entries that do not match, and model entries left untouched,
+    are logged. A file that matches nothing raises ValueError (it is the wrong file).
+    """
+    checkpoint = load_checkpoint(weight_path)
+    state_dict = checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint
+    model_dict = model.state_dict()
+    matched: OrderedDict[str, torch.Tensor] = OrderedDict()
+    discarded: list[str] = []
+    for key, value in _strip_module_prefix(state_dict).items():
+        if key in model_dict and model_dict[key].size() == value.size():
+            matched[key] = value
+        else:
+            discarded.append(key)
+    if not matched:
+        raise ValueError(
+            f"No entry of {weight_path} matches the model by name and shape (file keys: "
+            f"{list(state_dict)[:10]}..., model keys: {list(model_dict)[:10]}...); "
+            "check that the weights belong to this model"
+        )
+    model_dict.update(matched)
+    model.load_state_dict(model_dict)
+    logger.info("Loaded pretrained weights from %s (%d tensors)", weight_path, len(matched))
+    if discarded:
+        logger.info("Unexpected or shape-mismatched keys discarded: %s", discarded)
+    missing = [key for key in model_dict if key not in matched]
+    if missing:
+        logger.info("Model keys not in the file (kept as initialised): %s", missing)

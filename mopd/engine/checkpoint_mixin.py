@@ -1,0 +1,115 @@
+"""`CheckpointMixin`: save, resume and load every registered model in Dassl's file layout.
+
+Shared by the built-in `TrainerBase` and by this repository's trainers under real Dassl (put it
+first in the bases), so it relies only on `self._models`, `self._optims`, `self._scheds` and
+`self.get_model_names()`, and never imports `dassl`. Layout per model name:
+`<dir>/<name>/model.pth.tar-<epoch>`, `<dir>/<name>/model-best.pth.tar`, `<dir>/<name>/checkpoint`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import os.path as osp
+from typing import Any
+
+from mopd.engine.checkpoint import (
+    BEST_FILE,
+    EPOCH_FILE_PREFIX,
+    LATEST_FILE,
+    load_checkpoint,
+    resume_from_checkpoint,
+    save_checkpoint,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _available_checkpoints(model_dir: str) -> list[str]:
+    """Return the epoch numbers saved in `model_dir`, plus "best" if a best model exists."""
+    if not osp.isdir(model_dir):
+        return []
+    files = os.listdir(model_dir)
+    epochs = sorted(int(f[len(EPOCH_FILE_PREFIX):]) for f in files
+                    if f.startswith(EPOCH_FILE_PREFIX) and f[len(EPOCH_FILE_PREFIX):].isdigit())
+    return [str(e) for e in epochs] + (["best"] if BEST_FILE in files else [])
+
+
+class CheckpointMixin:
+    """Checkpoint methods for a Dassl-style trainer holding `_models`, `_optims` and `_scheds`."""
+
+    _models: dict[str, Any]
+    _optims: dict[str, Any]
+    _scheds: dict[str, Any]
+    # get_model_names() comes from the trainer; defining it here would shadow Dassl's in the MRO.
+
+    def save_model(
+        self,
+        epoch: int,
+        directory: str,
+        is_best: bool = False,
+        val_result: float | None = None,
+        model_name: str = "",
+    ) -> None:
+        """Save each model with its optimizer and scheduler state; the stored epoch is `epoch + 1`."""
+        for name in self.get_model_names():
+            optim = self._optims[name]
+            sched = self._scheds[name]
+            state = {
+                "state_dict": self._models[name].state_dict(),
+                "epoch": epoch + 1,
+                "optimizer": None if optim is None else optim.state_dict(),
+                "scheduler": None if sched is None else sched.state_dict(),
+                "val_result": val_result,
+            }
+            save_checkpoint(state, osp.join(directory, name), is_best=is_best, model_name=model_name)
+
+    def resume_model_if_exist(self, directory: str) -> int:
+        """Resume every model from `directory` if each has a checkpoint; return the start epoch (0 if none)."""
+        names = self.get_model_names()
+        if not all(osp.isfile(osp.join(directory, name, LATEST_FILE)) for name in names):
+            logger.info("No checkpoint found, train from scratch")
+            return 0
+        logger.info("Found checkpoint at %s (will resume training)", directory)
+        epochs = {
+            name: resume_from_checkpoint(
+                osp.join(directory, name), self._models[name], self._optims[name], self._scheds[name]
+            )
+            for name in names
+        }
+        if len(set(epochs.values())) > 1:
+            logger.warning("Models were saved at different epochs %s; resuming from the earliest", epochs)
+        return min(epochs.values())
+
+    def adapt_loaded_state_dict(self, name: str, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """Hook for `load_model`: each deliberate tolerance of a trainer is one override that logs what it skips."""
+        return state_dict
+
+    def load_model(self, directory: str, epoch: int | None = None) -> None:
+        """Load each model's weights from `model.pth.tar-<epoch>`, or `model-best.pth.tar` if epoch is None."""
+        if not directory:
+            logger.info(
+                "Note that load_model() is skipped as no pretrained model is given "
+                "(ignore this if it's done on purpose)"
+            )
+            return
+        model_file = BEST_FILE if epoch is None else f"{EPOCH_FILE_PREFIX}{epoch}"
+        for name in self.get_model_names():
+            model_path = osp.join(directory, name, model_file)
+            if not osp.isfile(model_path):
+                available = _available_checkpoints(osp.join(directory, name))
+                raise FileNotFoundError(
+                    f'No model at "{model_path}"; checkpoints available in {osp.join(directory, name)}: '
+                    f"{available or 'none'} (pass one of these epochs, e.g. --load-epoch, or the right directory)"
+                )
+            checkpoint = load_checkpoint(model_path)
+            val_result = checkpoint.get("val_result")
+            val_text = "None" if val_result is None else f"{val_result:.1f}"
+            logger.info("Load %s to %s (epoch=%s, val_result=%s)", model_path, name, checkpoint["epoch"], val_text)
+            state_dict = self.adapt_loaded_state_dict(name, checkpoint["state_dict"])
+            try:
+                self._models[name].load_state_dict(state_dict)
+            except RuntimeError as err:
+                raise ValueError(
+                    f'Checkpoint "{model_path}" does not fit model "{name}": {err}. It was probably written '
+                    "with another trainer, backbone or dataset; point to the matching output directory"
+                ) from err

@@ -1,0 +1,167 @@
+"""Tests for mopd.engine.checkpoint and CheckpointMixin: atomic, weights_only-safe, Dassl layout."""
+import logging
+import os
+from collections import OrderedDict
+
+import pytest
+import torch
+from torch import nn
+
+from mopd.engine import checkpoint as ckpt
+from mopd.engine.checkpoint import load_checkpoint, load_pretrained_weights, save_checkpoint
+from mopd.engine.checkpoint_mixin import CheckpointMixin
+from mopd.engine.defaults import get_cfg_default
+from mopd.engine.lr_scheduler import build_lr_scheduler
+
+
+def _state(epoch=3, value=1.0):
+    return {"state_dict": {"w": torch.full((2,), value)}, "epoch": epoch, "optimizer": None,
+            "scheduler": None, "val_result": None}
+
+
+def test_save_checkpoint_leaves_only_the_checkpoint_and_pointer_file(tmp_path):
+    path = save_checkpoint(_state(epoch=3), str(tmp_path / "model"))
+    assert path == str(tmp_path / "model" / "model.pth.tar-3")
+    assert sorted(os.listdir(tmp_path / "model")) == ["checkpoint", "model.pth.tar-3"]
+    assert (tmp_path / "model" / "checkpoint").read_text() == "model.pth.tar-3\n"
+    loaded = torch.load(path, weights_only=True)
+    assert loaded["epoch"] == 3 and torch.equal(loaded["state_dict"]["w"], torch.ones(2))
+
+
+def test_failed_save_keeps_previous_file_intact_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    save_dir = tmp_path / "model"
+    save_checkpoint(_state(epoch=3, value=1.0), str(save_dir))
+
+    def crashing_save(obj, f):
+        with open(f, "wb") as handle:
+            handle.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ckpt.torch, "save", crashing_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(_state(epoch=3, value=2.0), str(save_dir))
+    monkeypatch.undo()
+    assert sorted(os.listdir(save_dir)) == ["checkpoint", "model.pth.tar-3"]
+    assert torch.equal(load_checkpoint(str(save_dir / "model.pth.tar-3"))["state_dict"]["w"], torch.ones(2))
+
+
+def test_save_checkpoint_strips_data_parallel_prefix_and_copies_best(tmp_path):
+    state = _state(epoch=1)
+    state["state_dict"] = OrderedDict([("module.w", torch.zeros(1))])
+    save_checkpoint(state, str(tmp_path), is_best=True)
+    best = load_checkpoint(str(tmp_path / "model-best.pth.tar"))
+    assert list(best["state_dict"]) == ["w"]
+
+
+class _ExecutesCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_load_checkpoint_rejects_pickle_that_would_execute_code(tmp_path):
+    marker = tmp_path / "executed"
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": {}, "payload": _ExecutesCode(marker)}, path)
+    with pytest.raises(ValueError, match="weights_only") as info:
+        load_checkpoint(str(path))
+    assert not marker.exists()
+    assert str(path) in str(info.value)
+    assert info.value.__cause__ is not None
+
+
+def test_load_checkpoint_reports_corrupt_and_missing_files(tmp_path):
+    good = tmp_path / "good.pth"
+    torch.save({"w": torch.ones(50)}, good)
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(good.read_bytes()[:100])
+    with pytest.raises(ValueError, match="corrupt"):
+        load_checkpoint(str(truncated))
+    with pytest.raises(FileNotFoundError, match="nothing-here.pth"):
+        load_checkpoint(str(tmp_path / "nothing-here.pth"))
+
+
+def test_load_pretrained_weights_loads_matching_keys_and_logs_the_rest(tmp_path, caplog):
+    source = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    state = OrderedDict(("module." + k, v) for k, v in source.state_dict().items())
+    state["module.extra"] = torch.zeros(1)
+    state["module.1.weight"] = torch.zeros(5, 5)  # wrong shape: discarded
+    torch.save({"state_dict": state}, tmp_path / "w.pth")
+
+    target = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    kept_weight = target[1].weight.detach().clone()
+    with caplog.at_level(logging.INFO, logger="mopd.engine.checkpoint"):
+        load_pretrained_weights(target, str(tmp_path / "w.pth"))
+    assert torch.equal(target[0].weight, source[0].weight)
+    assert torch.equal(target[1].bias, source[1].bias)
+    assert torch.equal(target[1].weight, kept_weight)
+    assert "'extra'" in caplog.text and "'1.weight'" in caplog.text
+
+
+def test_load_pretrained_weights_that_match_nothing_raise(tmp_path):
+    torch.save({"other": torch.zeros(1)}, tmp_path / "w.pth")
+    with pytest.raises(ValueError, match="matches the model"):
+        load_pretrained_weights(nn.Linear(2, 2), str(tmp_path / "w.pth"))
+
+
+class _Holder(CheckpointMixin):
+    """Minimal trainer-like object with one registered model, optimizer and scheduler."""
+
+    def __init__(self, seed):
+        torch.manual_seed(seed)
+        optim_cfg = get_cfg_default().OPTIM
+        optim_cfg.LR_SCHEDULER, optim_cfg.MAX_EPOCH, optim_cfg.WARMUP_EPOCH = "cosine", 4, 1
+        self.model = nn.Linear(3, 2)
+        self.optim = torch.optim.SGD(self.model.parameters(), lr=0.1, momentum=0.9)
+        self.sched = build_lr_scheduler(self.optim, optim_cfg)
+        self._models = {"model": self.model}
+        self._optims = {"model": self.optim}
+        self._scheds = {"model": self.sched}
+
+    def get_model_names(self, names=None):
+        return list(self._models)
+
+
+def test_resume_model_if_exist_restores_state_and_returns_saved_epoch(tmp_path):
+    first = _Holder(seed=0)
+    first.model(torch.ones(1, 3)).sum().backward()
+    first.optim.step()
+    first.sched.step()
+    first.save_model(epoch=1, directory=str(tmp_path))
+    assert (tmp_path / "model" / "model.pth.tar-2").is_file()
+
+    second = _Holder(seed=1)
+    assert second.resume_model_if_exist(str(tmp_path)) == 2
+    assert torch.equal(second.model.weight, first.model.weight)
+    assert second.optim.state_dict()["state"][0]["momentum_buffer"].equal(
+        first.optim.state_dict()["state"][0]["momentum_buffer"]
+    )
+    assert second.sched.state_dict() == first.sched.state_dict()
+    assert _Holder(seed=2).resume_model_if_exist(str(tmp_path / "empty")) == 0
+
+
+def test_load_model_reads_best_or_epoch_and_names_available_epochs(tmp_path):
+    saved = _Holder(seed=0)
+    saved.save_model(epoch=0, directory=str(tmp_path))
+    saved.save_model(epoch=2, directory=str(tmp_path), val_result=71.5, model_name="model-best.pth.tar")
+
+    loaded = _Holder(seed=1)
+    loaded.load_model(str(tmp_path), epoch=1)
+    assert torch.equal(loaded.model.weight, saved.model.weight)
+    best = _Holder(seed=1)
+    best.load_model(str(tmp_path))  # epoch None: model-best.pth.tar
+    assert torch.equal(best.model.weight, saved.model.weight)
+    with pytest.raises(FileNotFoundError) as info:
+        loaded.load_model(str(tmp_path), epoch=7)
+    assert "model.pth.tar-7" in str(info.value) and "['1', 'best']" in str(info.value)
+
+
+def test_load_model_from_another_architecture_raises_value_error(tmp_path):
+    saved = _Holder(seed=0)
+    saved.save_model(epoch=0, directory=str(tmp_path))
+    other = _Holder(seed=0)
+    other._models["model"] = nn.Linear(5, 2)
+    with pytest.raises(ValueError, match="does not fit"):
+        other.load_model(str(tmp_path), epoch=1)
