@@ -1,0 +1,187 @@
+"""Build a `clip.model.CLIP` on the CPU from a local file, the download cache, a download or a seed.
+
+Weights are looked up in this order: an explicit file (`MODEL.BACKBONE.PATH`), the cache file of
+the named backbone (`~/.cache/clip/<file>`), then OpenAI's URL. "tiny" and `random_init` build a
+seeded random model of the table's architecture instead. Every model comes back as
+`clip.model.build_model` makes it: fp16 weights (as CoOp uses them), in eval mode.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import warnings
+import zipfile
+from collections.abc import Mapping
+from dataclasses import fields
+
+import torch
+from clip import clip as openai_clip
+from clip.model import CLIP, ModifiedResNet, build_model, convert_weights
+from yacs.config import CfgNode as CN
+
+from mopd.clip.backbones import TINY, Backbone, ClipArchitecture, get_backbone
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DOWNLOAD_ROOT = os.path.join("~", ".cache", "clip")
+
+# Keys every CLIP state_dict has; their absence means the file holds something else.
+_REQUIRED_KEYS = ("token_embedding.weight", "positional_embedding", "text_projection", "ln_final.weight")
+
+
+def load_clip(
+    name: str,
+    path: str = "",
+    random_init: bool = False,
+    download_root: str | None = None,
+    seed: int = 0,
+) -> CLIP:
+    """Return the CLIP backbone `name` on the CPU with fp16 weights, in eval mode.
+
+    Args:
+        name: a name of `mopd.clip.backbones.BACKBONES` ("ViT-B/16", "RN50", ..., "tiny").
+        path: a local state_dict file or OpenAI JIT archive; takes precedence over the cache.
+        random_init: build a randomly initialised model of `name`'s architecture (benchmarks).
+        download_root: cache directory of OpenAI's weight files (default ~/.cache/clip).
+        seed: seed of the random weights of "tiny" and `random_init` models.
+    """
+    backbone = get_backbone(name)
+    if path and random_init:
+        raise ValueError(
+            f"MODEL.BACKBONE.PATH={path!r} and MODEL.BACKBONE.RANDOM_INIT=True contradict each other; "
+            "set one of them."
+        )
+    if path:
+        file = os.path.expanduser(path)
+        if not os.path.isfile(file):
+            raise FileNotFoundError(
+                f"MODEL.BACKBONE.PATH={path!r} is not a file. Give the path of a CLIP state_dict or "
+                f"OpenAI JIT archive (for {name}: {backbone.file_name or 'a saved state_dict'}), "
+                "or leave MODEL.BACKBONE.PATH empty to use the download cache."
+            )
+        return _build_from_file(file, backbone)
+    if random_init or name == TINY:
+        logger.info("Building a randomly initialised CLIP %s (seed %d)", name, seed)
+        return build_random_clip(backbone.architecture, seed)
+    return _build_from_file(_cached_or_downloaded(backbone, download_root), backbone)
+
+
+def build_clip(cfg: CN) -> CLIP:
+    """Return the CLIP backbone set by cfg.MODEL.BACKBONE (NAME, PATH, RANDOM_INIT).
+
+    Random weights ("tiny", RANDOM_INIT) use seed 0 whatever cfg.SEED is: like released weights,
+    the backbone is the same model in every run.
+    """
+    node = cfg.MODEL.BACKBONE
+    return load_clip(node.NAME, path=node.PATH, random_init=node.RANDOM_INIT)
+
+
+def build_random_clip(architecture: ClipArchitecture, seed: int) -> CLIP:
+    """Return a CLIP of `architecture` with CLIP's own random initialisation under `seed`, fp16, eval mode."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = CLIP(**architecture.as_kwargs())
+    convert_weights(model)
+    return model.eval()
+
+
+def architecture_of(model: CLIP) -> ClipArchitecture:
+    """Return the architecture hyper-parameters of a built CLIP model."""
+    visual = model.visual
+    if isinstance(visual, ModifiedResNet):
+        stages = (visual.layer1, visual.layer2, visual.layer3, visual.layer4)
+        vision_layers: int | tuple[int, int, int, int] = tuple(len(stage) for stage in stages)
+        vision_width = visual.layer1[0].conv1.out_channels
+        patch_size = None
+    else:
+        vision_layers = len(visual.transformer.resblocks)
+        vision_width = visual.conv1.out_channels
+        patch_size = visual.conv1.kernel_size[0]
+    return ClipArchitecture(
+        embed_dim=model.text_projection.shape[1],
+        image_resolution=visual.input_resolution,
+        vision_layers=vision_layers,
+        vision_width=vision_width,
+        vision_patch_size=patch_size,
+        context_length=model.context_length,
+        vocab_size=model.vocab_size,
+        transformer_width=model.transformer.width,
+        transformer_heads=model.transformer.resblocks[0].attn.num_heads,
+        transformer_layers=model.transformer.layers,
+    )
+
+
+def _cached_or_downloaded(backbone: Backbone, download_root: str | None) -> str:
+    root = os.path.expanduser(download_root or DEFAULT_DOWNLOAD_ROOT)
+    target = os.path.join(root, backbone.file_name)
+    if os.path.isfile(target):
+        return target
+    logger.info("Downloading CLIP %s from %s to %s", backbone.name, backbone.url, root)
+    try:
+        return openai_clip._download(backbone.url, root)
+    except OSError as err:
+        raise FileNotFoundError(
+            f"The weights of CLIP {backbone.name} are not at {target} and could not be downloaded "
+            f"({err}). On a machine with internet access, download {backbone.url} and put the file "
+            f"at {target}, or set MODEL.BACKBONE.PATH to a local copy of {backbone.file_name} "
+            f"(an OpenAI JIT archive or a state_dict). For a smoke run use MODEL.BACKBONE.NAME {TINY}."
+        ) from err
+    except RuntimeError as err:
+        raise RuntimeError(
+            f"Downloading CLIP {backbone.name} to {target} failed ({err}). Delete {target} and retry, "
+            f"or download {backbone.url} by hand and set MODEL.BACKBONE.PATH to it."
+        ) from err
+
+
+def _build_from_file(file: str, backbone: Backbone) -> CLIP:
+    logger.info("Loading CLIP %s weights from %s", backbone.name, file)
+    model = build_model(dict(_read_state_dict(file)))
+    _check_architecture(model, backbone, file)
+    return model
+
+
+def _is_jit_archive(file: str) -> bool:
+    """TorchScript archives are zip files with a `constants.pkl`; torch.save zips have none."""
+    if not zipfile.is_zipfile(file):
+        return False
+    with zipfile.ZipFile(file) as archive:
+        return any(name.endswith("/constants.pkl") for name in archive.namelist())
+
+
+def _read_state_dict(file: str) -> Mapping[str, torch.Tensor]:
+    try:
+        if _is_jit_archive(file):
+            # OpenAI publishes its weights as TorchScript; torch's deprecation of jit.load is not the user's to fix.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                return torch.jit.load(file, map_location="cpu").state_dict()
+        state_dict = torch.load(file, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile) as err:
+        raise RuntimeError(
+            f"{file} is neither an OpenAI JIT archive nor a torch state_dict ({err}). "
+            "The file may be truncated: delete it and download it again."
+        ) from err
+    missing = [key for key in _REQUIRED_KEYS if not isinstance(state_dict, Mapping) or key not in state_dict]
+    if missing:
+        seen = list(state_dict)[:5] if isinstance(state_dict, Mapping) else type(state_dict).__name__
+        raise ValueError(
+            f"{file} is not a CLIP state_dict: it lacks {missing} (found {seen}). "
+            "MODEL.BACKBONE.PATH must point to CLIP weights, not to a trainer checkpoint."
+        )
+    return state_dict
+
+
+def _check_architecture(model: CLIP, backbone: Backbone, file: str) -> None:
+    found = architecture_of(model)
+    expected = backbone.architecture
+    differences = [
+        f"{field.name} {getattr(found, field.name)} (expected {getattr(expected, field.name)})"
+        for field in fields(ClipArchitecture)
+        if getattr(found, field.name) != getattr(expected, field.name)
+    ]
+    if differences:
+        raise ValueError(
+            f"{file} does not hold a CLIP {backbone.name}: {', '.join(differences)}. "
+            "Set MODEL.BACKBONE.NAME to the backbone of that file."
+        )

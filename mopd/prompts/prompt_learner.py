@@ -1,0 +1,157 @@
+"""CoOp's learnable context: prompts "[SOS] [V]_1 ... [V]_M [CLASS]. [EOT]" with learned [V] vectors.
+
+Zhou et al., "Learning to Prompt for Vision-Language Models", IJCV 2022, arXiv:2109.01134.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Literal
+
+import clip
+import torch
+from clip.model import CLIP
+from clip.simple_tokenizer import SimpleTokenizer
+from torch import Tensor, nn
+
+logger = logging.getLogger(__name__)
+
+ClassTokenPosition = Literal["end", "middle", "front"]
+CLASS_TOKEN_POSITIONS: tuple[str, ...] = ("end", "middle", "front")
+
+
+@functools.lru_cache(maxsize=1)
+def _tokenizer() -> SimpleTokenizer:
+    return SimpleTokenizer()
+
+
+def _n_tokens(text: str) -> int:
+    """Number of BPE tokens of `text` (no SOT/EOT)."""
+    return len(_tokenizer().encode(text))
+
+
+class PromptLearner(nn.Module):
+    """Learnable context vectors assembled with each class name into prompt embeddings.
+
+    Args:
+        classnames: the C class names; "_" is read as a space.
+        clip_model: the CLIP whose token embedding, width and dtype the prompts use.
+        n_ctx: number M of context vectors when `ctx_init` is empty.
+        ctx_init: words that initialise the context ("a_photo_of_a" or "a photo of a");
+            when given, M is its token count and overrides `n_ctx`.
+        csc: class-specific context, one (M, W) context per class instead of one shared.
+        class_token_position: where the class name goes: after ("end"), inside ("middle",
+            after the first M // 2 vectors) or before ("front") the context.
+
+    Only `ctx` is learned and saved; the fixed token embeddings are non-persistent buffers.
+    """
+
+    def __init__(
+        self,
+        classnames: list[str],
+        clip_model: CLIP,
+        n_ctx: int,
+        ctx_init: str = "",
+        csc: bool = False,
+        class_token_position: ClassTokenPosition = "end",
+    ) -> None:
+        super().__init__()
+        if class_token_position not in CLASS_TOKEN_POSITIONS:
+            raise ValueError(
+                f"class_token_position (TRAINER.COOP.CLASS_TOKEN_POSITION) is {class_token_position!r}; "
+                f"use one of {CLASS_TOKEN_POSITIONS}"
+            )
+        if not classnames:
+            raise ValueError("PromptLearner needs at least one class name, got an empty list")
+        dtype = clip_model.dtype
+        init_text = ctx_init.replace("_", " ").strip()
+        if init_text:
+            n_init = _n_tokens(init_text)
+            if n_init != n_ctx:
+                logger.info(
+                    "CTX_INIT %r is %d tokens: using %d context vectors, not N_CTX=%d", init_text, n_init, n_init, n_ctx
+                )
+            n_ctx = n_init
+            prefix_text = init_text
+        elif n_ctx < 1:
+            raise ValueError(f"n_ctx (TRAINER.COOP.N_CTX) must be >= 1 without CTX_INIT, got {n_ctx}")
+        else:
+            prefix_text = " ".join(["X"] * n_ctx)
+
+        names = [name.replace("_", " ") for name in classnames]
+        texts = [f"{prefix_text} {name}." for name in names]
+        tokenized = _tokenize(texts, clip_model.context_length)  # (C, L)
+        with torch.no_grad():
+            embedding = clip_model.token_embedding(tokenized).type(dtype)  # (C, L, W)
+            ctx = self._initial_context(clip_model, init_text, n_ctx, len(names), csc)
+
+        self.ctx = nn.Parameter(ctx)  # (M, W), or (C, M, W) with csc
+        self.register_buffer("token_prefix", embedding[:, :1], persistent=False)  # (C, 1, W): SOS
+        # (C, L-1-M, W): class name, ".", EOT, padding
+        self.register_buffer("token_suffix", embedding[:, 1 + n_ctx :], persistent=False)
+        self.register_buffer("tokenized_prompts", tokenized, persistent=False)  # (C, L)
+        self.name_lens = [_n_tokens(name) for name in names]
+        # (C, L): the row of the "end" layout that fills each position
+        source_position = _source_positions(self.name_lens, n_ctx, tokenized.shape[1], class_token_position)
+        self.register_buffer("source_position", source_position, persistent=False)
+        self.n_cls = len(names)
+        self.n_ctx = n_ctx
+        self.csc = csc
+        self.class_token_position = class_token_position
+        self.prompt_prefix = prefix_text
+        logger.info("Initial context: %r (%d context vectors%s)", prefix_text, n_ctx, ", class-specific" if csc else "")
+
+    @staticmethod
+    def _initial_context(clip_model: CLIP, init_text: str, n_ctx: int, n_cls: int, csc: bool) -> Tensor:
+        """The context's starting value: the init words' embeddings, or N(0, 0.02^2) samples."""
+        dtype = clip_model.dtype
+        width = clip_model.ln_final.weight.shape[0]
+        if init_text:
+            init_tokens = clip.tokenize(init_text, context_length=clip_model.context_length)
+            ctx = clip_model.token_embedding(init_tokens).type(dtype)[0, 1 : 1 + n_ctx]  # (M, W)
+            return ctx.expand(n_cls, -1, -1).clone() if csc else ctx.clone()
+        shape = (n_cls, n_ctx, width) if csc else (n_ctx, width)
+        return nn.init.normal_(torch.empty(shape, dtype=dtype), std=0.02)
+
+    def forward(self) -> Tensor:
+        """Return the (C, L, W) prompt embeddings, to be read with `tokenized_prompts`."""
+        ctx = self.ctx
+        if ctx.dim() == 2:
+            ctx = ctx.unsqueeze(0).expand(self.n_cls, -1, -1)  # (M, W) -> (C, M, W)
+        # "end" layout: (C, 1, W) SOS + (C, M, W) context + (C, L-1-M, W) name . EOT pad
+        prompts = torch.cat([self.token_prefix, ctx, self.token_suffix], dim=1)  # (C, L, W)
+        if self.class_token_position == "end":
+            return prompts
+        index = self.source_position.unsqueeze(-1).expand_as(prompts)
+        return prompts.gather(1, index)
+
+
+def _tokenize(texts: list[str], context_length: int) -> Tensor:
+    """Token ids (N, context_length) of `texts`; a text that does not fit raises ValueError."""
+    for text in texts:
+        if _n_tokens(text) + 2 > context_length:
+            raise ValueError(
+                f"prompt {text!r} is longer than CLIP's {context_length} tokens; "
+                "shorten the class name or use fewer context tokens (TRAINER.COOP.N_CTX / CTX_INIT)"
+            )
+    return clip.tokenize(texts, context_length=context_length)
+
+
+def _source_positions(name_lens: list[int], n_ctx: int, length: int, position: ClassTokenPosition) -> Tensor:
+    """For each class, which row of the "end" layout [SOS, ctx, name, rest] goes to each position.
+
+    middle: [SOS, ctx[:M//2], name, ctx[M//2:], rest]; front: [SOS, name, ctx, rest].
+    """
+    rows = []
+    for name_len in name_lens:
+        ctx = list(range(1, 1 + n_ctx))
+        name = list(range(1 + n_ctx, 1 + n_ctx + name_len))
+        rest = list(range(1 + n_ctx + name_len, length))
+        if position == "middle":
+            half = n_ctx // 2
+            rows.append([0, *ctx[:half], *name, *ctx[half:], *rest])
+        elif position == "front":
+            rows.append([0, *name, *ctx, *rest])
+        else:
+            rows.append([0, *ctx, *name, *rest])
+    return torch.tensor(rows, dtype=torch.long)
