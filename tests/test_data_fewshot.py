@@ -1,0 +1,142 @@
+import json
+import logging
+import os
+import random
+from collections import Counter
+
+import pytest
+
+from mopd.backend import Datum
+from mopd.data import fewshot
+from mopd.data.fewshot import generate_fewshot, load_fewshot_cache, sample_fewshot_splits
+
+
+def _make_images(image_dir, per_class, prefix="img"):
+    """Create empty files image_dir/c<y>/<prefix>_<i>.png; labels in the order given."""
+    items = []
+    for label, count in per_class:
+        folder = image_dir / f"c{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            path = folder / f"{prefix}_{i}.png"
+            path.touch()
+            items.append(Datum(impath=str(path), label=label, classname=f"class {label}"))
+    return items
+
+
+def _paths(items):
+    return [item.impath for item in items]
+
+
+def test_generate_fewshot_takes_exactly_num_shots_distinct_items_per_class(tmp_path):
+    data = _make_images(tmp_path, [(0, 10), (1, 7), (2, 5)])
+    sampled = generate_fewshot(data, 5, random.Random(0))
+    assert Counter(item.label for item in sampled) == {0: 5, 1: 5, 2: 5}
+    assert len(set(_paths(sampled))) == 15
+    assert set(_paths(sampled)) <= set(_paths(data))
+
+
+def test_generate_fewshot_equals_random_sample_per_label_in_first_appearance_order(tmp_path):
+    data = _make_images(tmp_path, [(2, 6), (0, 6), (1, 6)])
+    groups = {label: [d for d in data if d.label == label] for label in (2, 0, 1)}
+    rng = random.Random(7)
+    expected = [item for label in (2, 0, 1) for item in rng.sample(groups[label], 3)]
+    assert _paths(generate_fewshot(data, 3, random.Random(7))) == _paths(expected)
+
+
+def test_generate_fewshot_is_deterministic_for_a_seed_and_differs_for_another(tmp_path):
+    data = _make_images(tmp_path, [(0, 30), (1, 30)])
+    first = generate_fewshot(data, 4, random.Random(1))
+    assert _paths(first) == _paths(generate_fewshot(data, 4, random.Random(1)))
+    assert _paths(first) != _paths(generate_fewshot(data, 4, random.Random(2)))
+
+
+def test_generate_fewshot_keeps_every_item_of_a_small_class_and_warns(tmp_path, caplog):
+    data = _make_images(tmp_path, [(0, 8), (1, 2)])
+    with caplog.at_level(logging.WARNING, logger="mopd.data.fewshot"):
+        sampled = generate_fewshot(data, 4, random.Random(0))
+    assert Counter(item.label for item in sampled) == {0: 4, 1: 2}
+    assert set(_paths(d for d in data if d.label == 1)) <= set(_paths(sampled))
+    assert "1 ('class 1': 2)" in caplog.text
+
+
+@pytest.mark.parametrize("num_shots", [-1, 0])
+def test_generate_fewshot_with_non_positive_shots_returns_all_items(tmp_path, num_shots):
+    data = _make_images(tmp_path, [(0, 3), (1, 2)])
+    assert _paths(generate_fewshot(data, num_shots, random.Random(0))) == _paths(data)
+
+
+def _split(tmp_path):
+    image_dir = tmp_path / "images"
+    train = _make_images(image_dir, [(0, 20), (1, 20), (2, 3)], prefix="train")
+    val = _make_images(image_dir, [(0, 6), (1, 6), (2, 6)], prefix="val")
+    return train, val, image_dir
+
+
+def test_sample_fewshot_splits_samples_shots_and_min_shots_4_for_val_into_a_json_cache(tmp_path):
+    train, val, image_dir = _split(tmp_path)
+    fewshot_dir = tmp_path / "split_fewshot"
+    ft, fv = sample_fewshot_splits(
+        train, val, num_shots=8, seed=1, fewshot_dir=str(fewshot_dir), image_dir=str(image_dir)
+    )
+    assert Counter(i.label for i in ft) == {0: 8, 1: 8, 2: 3}
+    assert Counter(i.label for i in fv) == {0: 4, 1: 4, 2: 4}
+    cache = json.loads((fewshot_dir / "shot_8-seed_1.json").read_text())
+    assert cache["train"] == [[os.path.relpath(i.impath, image_dir), i.label, i.classname] for i in ft]
+    assert cache["val"] == [[os.path.relpath(i.impath, image_dir), i.label, i.classname] for i in fv]
+    assert all(not record[0].startswith("/") for record in cache["train"])
+
+
+def test_sample_fewshot_splits_reuses_the_cache_instead_of_sampling(tmp_path, monkeypatch):
+    train, val, image_dir = _split(tmp_path)
+    kwargs = dict(num_shots=2, seed=5, fewshot_dir=str(tmp_path / "fs"), image_dir=str(image_dir))
+    ft, fv = sample_fewshot_splits(train, val, **kwargs)
+
+    def no_sampling(*args, **kw):
+        raise AssertionError("sampled again although a cache exists")
+
+    monkeypatch.setattr(fewshot, "generate_fewshot", no_sampling)
+    ct, cv = sample_fewshot_splits(train, val, **kwargs)
+    assert _paths(ct) == _paths(ft) and _paths(cv) == _paths(fv)
+    assert [i.label for i in ct] == [i.label for i in ft]
+
+
+def test_sample_fewshot_splits_caches_each_seed_separately(tmp_path):
+    train, val, image_dir = _split(tmp_path)
+    fewshot_dir = tmp_path / "fs"
+    common = dict(num_shots=2, fewshot_dir=str(fewshot_dir), image_dir=str(image_dir))
+    a, _ = sample_fewshot_splits(train, val, seed=1, **common)
+    b, _ = sample_fewshot_splits(train, val, seed=2, **common)
+    assert sorted(os.listdir(fewshot_dir)) == ["shot_2-seed_1.json", "shot_2-seed_2.json"]
+    assert _paths(a) != _paths(b)
+
+
+def test_loading_a_cache_whose_image_was_deleted_names_the_image(tmp_path):
+    train, val, image_dir = _split(tmp_path)
+    fewshot_dir = tmp_path / "fs"
+    ft, _ = sample_fewshot_splits(
+        train, val, num_shots=2, seed=1, fewshot_dir=str(fewshot_dir), image_dir=str(image_dir)
+    )
+    os.remove(ft[0].impath)
+    expected = f"shot_2-seed_1.json lists .*{os.path.basename(ft[0].impath)}"
+    with pytest.raises(FileNotFoundError, match=expected):
+        load_fewshot_cache(str(fewshot_dir / "shot_2-seed_1.json"), str(image_dir))
+
+
+def test_a_cache_sampled_from_another_split_is_rejected_with_the_fix(tmp_path):
+    train, val, image_dir = _split(tmp_path)
+    kwargs = dict(num_shots=2, seed=1, fewshot_dir=str(tmp_path / "fs"), image_dir=str(image_dir))
+    ft, _ = sample_fewshot_splits(train, val, **kwargs)
+    smaller_train = [item for item in train if item.impath != ft[0].impath]
+    with pytest.raises(ValueError, match="not in the current train split.*delete .*shot_2-seed_1.json"):
+        sample_fewshot_splits(smaller_train, val, **kwargs)
+
+
+def test_sample_fewshot_splits_without_val_samples_and_caches_train_only(tmp_path):
+    train, _, image_dir = _split(tmp_path)
+    kwargs = dict(num_shots=2, seed=1, fewshot_dir=str(tmp_path / "fs"), image_dir=str(image_dir))
+    ft, fv = sample_fewshot_splits(train, None, **kwargs)
+    assert fv is None and Counter(i.label for i in ft) == {0: 2, 1: 2, 2: 2}
+    assert json.loads((tmp_path / "fs" / "shot_2-seed_1.json").read_text())["val"] is None
+    ct, cv = sample_fewshot_splits(train, None, **kwargs)
+    assert cv is None and _paths(ct) == _paths(ft)
