@@ -1,0 +1,89 @@
+"""Text features of hand-written class prompts: the one place that encodes "template x class name".
+
+Zero-shot CLIP, KgCoOp, ProGrad and the MoPD teacher bank all build their fixed text features here.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Protocol, Sequence
+
+import clip
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+logger = logging.getLogger(__name__)
+
+# Prompts per text-encoder call: 1000 classes x 80 templates run as 80 calls of bounded memory.
+DEFAULT_CHUNK_SIZE = 1000
+
+
+class TokenTextEncoder(Protocol):
+    """A frozen CLIP text encoder that maps token ids to unnormalised text features."""
+
+    def encode_tokens(self, tokenized: Tensor) -> Tensor:
+        """Encode token ids (N, context length) into text features (N, D)."""
+
+
+def _encoder_device(text_encoder: TokenTextEncoder) -> torch.device:
+    """Return the device of the encoder's weights (the CPU for an encoder that is not a module)."""
+    if isinstance(text_encoder, nn.Module):
+        tensor = next(itertools.chain(text_encoder.parameters(), text_encoder.buffers()), None)
+        if tensor is not None:
+            return tensor.device
+    return torch.device("cpu")
+
+
+def class_prompts(templates: Sequence[str], classnames: Sequence[str]) -> list[str]:
+    """Return the P*C prompts, template-major: prompt p*C + c is template p filled with class c."""
+    names = [name.replace("_", " ") for name in classnames]
+    return [template.format(name) for template in templates for name in names]
+
+
+def _tokenize(prompts: list[str]) -> Tensor:
+    """Tokenize with CLIP's tokenizer, turning its too-long error into a ValueError with a fix."""
+    try:
+        return clip.tokenize(prompts)
+    except RuntimeError as err:
+        raise ValueError(f"{err}; shorten the template or the class name") from err
+
+
+@torch.no_grad()
+def encode_class_prompts(
+    text_encoder: TokenTextEncoder,
+    templates: Sequence[str],
+    classnames: Sequence[str],
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Tensor:
+    """Encode every template filled with every class name into L2-normalised features.
+
+    Args:
+        text_encoder: frozen encoder with `encode_tokens`; its device and dtype are kept.
+        templates: P templates, each with one `{}`.
+        classnames: C class names; underscores become spaces.
+        chunk_size: at most this many prompts are tokenized and encoded at once.
+
+    Returns:
+        (P, C, D) features without gradient, unit norm along D.
+    """
+    if not templates or not classnames:
+        raise ValueError(
+            f"Need at least one template and one class name, got {len(templates)} templates "
+            f"and {len(classnames)} class names"
+        )
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size} must be at least 1")
+    prompts = class_prompts(templates, classnames)
+    device = _encoder_device(text_encoder)
+    logger.info(
+        "Encoding %d templates x %d classes = %d class prompts", len(templates), len(classnames), len(prompts)
+    )
+    chunks = []
+    for start in range(0, len(prompts), chunk_size):
+        tokens = _tokenize(prompts[start : start + chunk_size]).to(device)
+        features = text_encoder.encode_tokens(tokens)
+        # Normalise in fp32 so fp16 features are rounded once, after the division.
+        chunks.append(F.normalize(features.float(), dim=-1).to(features.dtype))
+    features = torch.cat(chunks)  # (P*C, D), template-major
+    return features.view(len(templates), len(classnames), features.shape[-1])

@@ -1,0 +1,132 @@
+"""Hand-written class-prompt templates: CoOp's one template per dataset and CLIP's 80 ImageNet ones.
+
+Dataset keys are Dassl dataset class names (`DATASET.NAME`). Every template holds exactly one
+`{}`, the place of the class name.
+"""
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TEMPLATE = "a photo of a {}."
+
+# CoOp's zero-shot template per dataset (Zhou et al., "Learning to Prompt for Vision-Language
+# Models"); KgCoOp and ProGrad use the same table for their hand-crafted prompts.
+HAND_CRAFTED_TEMPLATES: dict[str, str] = {
+    "ImageNet": "a photo of a {}.",
+    "Caltech101": "a photo of a {}.",
+    "OxfordPets": "a photo of a {}, a type of pet.",
+    "StanfordCars": "a photo of a {}.",
+    "OxfordFlowers": "a photo of a {}, a type of flower.",
+    "Food101": "a photo of {}, a type of food.",
+    "FGVCAircraft": "a photo of a {}, a type of aircraft.",
+    "SUN397": "a photo of a {}.",
+    "DescribableTextures": "{} texture.",
+    "EuroSAT": "a centered satellite photo of {}.",
+    "UCF101": "a photo of a person doing {}.",
+    "ImageNetV2": "a photo of a {}.",
+    "ImageNetSketch": "a photo of a {}.",
+    "ImageNetA": "a photo of a {}.",
+    "ImageNetR": "a photo of a {}.",
+    "Synthetic": DEFAULT_TEMPLATE,
+}
+
+# CLIP's prompt-ensemble templates for ImageNet (Radford et al., 2021, the
+# "Prompt_Engineering_for_ImageNet" notebook), kept verbatim, article slips included.
+IMAGENET_TEMPLATES: tuple[str, ...] = (
+    "a bad photo of a {}.",
+    "a photo of many {}.",
+    "a sculpture of a {}.",
+    "a photo of the hard to see {}.",
+    "a low resolution photo of the {}.",
+    "a rendering of a {}.",
+    "graffiti of a {}.",
+    "a bad photo of the {}.",
+    "a cropped photo of the {}.",
+    "a tattoo of a {}.",
+    "the embroidered {}.",
+    "a photo of a hard to see {}.",
+    "a bright photo of a {}.",
+    "a photo of a clean {}.",
+    "a photo of a dirty {}.",
+    "a dark photo of the {}.",
+    "a drawing of a {}.",
+    "a photo of my {}.",
+    "the plastic {}.",
+    "a photo of the cool {}.",
+    "a close-up photo of a {}.",
+    "a black and white photo of the {}.",
+    "a painting of the {}.",
+    "a painting of a {}.",
+    "a pixelated photo of the {}.",
+    "a sculpture of the {}.",
+    "a bright photo of the {}.",
+    "a cropped photo of a {}.",
+    "a plastic {}.",
+    "a photo of the dirty {}.",
+    "a jpeg corrupted photo of a {}.",
+    "a blurry photo of the {}.",
+    "a photo of the {}.",
+    "a good photo of the {}.",
+    "a rendering of the {}.",
+    "a {} in a video game.",
+    "a photo of one {}.",
+    "a doodle of a {}.",
+    "a close-up photo of the {}.",
+    "a photo of a {}.",
+    "the origami {}.",
+    "the {} in a video game.",
+    "a sketch of a {}.",
+    "a doodle of the {}.",
+    "a origami {}.",
+    "a low resolution photo of a {}.",
+    "the toy {}.",
+    "a rendition of the {}.",
+    "a photo of the clean {}.",
+    "a photo of a large {}.",
+    "a rendition of a {}.",
+    "a photo of a nice {}.",
+    "a photo of a weird {}.",
+    "a blurry photo of a {}.",
+    "a cartoon {}.",
+    "art of a {}.",
+    "a sketch of the {}.",
+    "a embroidered {}.",
+    "a pixelated photo of a {}.",
+    "itap of the {}.",
+    "a jpeg corrupted photo of the {}.",
+    "a good photo of a {}.",
+    "a plushie {}.",
+    "a photo of the nice {}.",
+    "a photo of the small {}.",
+    "a photo of the weird {}.",
+    "the cartoon {}.",
+    "art of the {}.",
+    "a drawing of the {}.",
+    "a photo of the large {}.",
+    "a black and white photo of a {}.",
+    "the plushie {}.",
+    "a dark photo of a {}.",
+    "itap of a {}.",
+    "graffiti of the {}.",
+    "a toy {}.",
+    "itap of my {}.",
+    "a photo of a cool {}.",
+    "a photo of a small {}.",
+    "a tattoo of the {}.",
+)
+
+
+def hand_crafted_template(dataset_name: str) -> str:
+    """Return CoOp's hand-written template for `dataset_name`, or the default for an unknown dataset."""
+    template = HAND_CRAFTED_TEMPLATES.get(dataset_name)
+    if template is None:
+        logger.warning(
+            "No hand-crafted template for dataset %r (known: %s); using %r",
+            dataset_name,
+            ", ".join(sorted(HAND_CRAFTED_TEMPLATES)),
+            DEFAULT_TEMPLATE,
+        )
+        return DEFAULT_TEMPLATE
+    return template
