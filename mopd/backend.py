@@ -7,7 +7,8 @@ from this module, so the same files register into whichever registry is active.
 Dassl 0.6.3 has two traps on current torch: its `build_lr_scheduler` passes a `verbose`
 argument that torch's schedulers no longer accept, and its checkpoints pickle objects that
 `torch.load(weights_only=True)` rejects. Both backends therefore use this repository's own
-scheduler builder and checkpoint I/O (`mopd.engine.lr_scheduler`, `mopd.engine.checkpoint`).
+scheduler builder and checkpoint I/O (`mopd.engine.lr_scheduler`, `mopd.engine.checkpoint`):
+under Dassl, `TrainerX` here is Dassl's TrainerX with `mopd.engine.CheckpointMixin` in front.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ if BACKEND == "dassl":
         from dassl.config import get_cfg_default
         from dassl.data import DataManager
         from dassl.data.datasets import DATASET_REGISTRY, DatasetBase, Datum
-        from dassl.engine import TRAINER_REGISTRY, TrainerX, build_trainer
+        from dassl.engine import TRAINER_REGISTRY, build_trainer
+        from dassl.engine import TrainerX as _DasslTrainerX
         from dassl.evaluation import build_evaluator
         from dassl.metrics import compute_accuracy
         from dassl.optim import build_optimizer
@@ -54,6 +56,12 @@ if BACKEND == "dassl":
             "`pip install wilds==1.2.2` beside it; or set MOPD_BACKEND=builtin to use the "
             "built-in runtime."
         ) from err
+
+    from mopd.engine import CheckpointMixin
+
+    class TrainerX(CheckpointMixin, _DasslTrainerX):
+        """Dassl's TrainerX with this repository's checkpoint I/O (weights_only-safe, atomic)."""
+
 else:
     from mopd.engine import (
         DATASET_REGISTRY,

@@ -108,12 +108,11 @@ def _registry_names(registry: object) -> Iterable[str]:
 
 
 def configure_logging() -> None:
-    """Route `logging` records of the library through stdout, which setup_logger tees to log.txt."""
+    """Route `logging` records through stdout (teed to log.txt) unless the backend's logger already does."""
     root = logging.getLogger()
-    if any(getattr(h, "_mopd_stdout", False) for h in root.handlers):
-        return
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler._mopd_stdout = True
-    root.addHandler(handler)
     root.setLevel(logging.INFO)
+    if root.handlers:  # the built-in setup_logger installs its own stdout handler
+        return
+    handler = logging.StreamHandler(sys.stdout)  # Dassl's setup_logger has replaced sys.stdout by its tee
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)

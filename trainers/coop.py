@@ -15,7 +15,6 @@ from mopd.backend import (
     load_pretrained_weights,
 )
 from mopd.clip.loading import build_clip
-from mopd.engine import CheckpointMixin
 from mopd.precision import PrecisionPolicy
 from mopd.prompts.prompt_learner import PromptLearner
 from mopd.prompts.prompted_clip import PromptedCLIP, PromptedOutput
@@ -23,9 +22,11 @@ from mopd.config_checks import check_coop_cfg
 
 logger = logging.getLogger(__name__)
 
+_CLASS_NAME_BUFFERS = ("token_prefix", "token_suffix", "token_midfix")
+
 
 @TRAINER_REGISTRY.register()
-class CoOp(CheckpointMixin, TrainerX):
+class CoOp(TrainerX):
     """CoOp: learnable context for CLIP's text prompt.
 
     Zhou et al., "Learning to Prompt for Vision-Language Models", IJCV 2022, arXiv:2109.01134.
@@ -80,6 +81,9 @@ class CoOp(CheckpointMixin, TrainerX):
     def before_train_extra(self) -> None:
         """Training-only state (e.g. teacher features), built after resuming and never saved."""
 
+    def parse_batch_train(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        return batch["img"].to(self.device), batch["label"].to(self.device)
+
     def forward_backward(self, batch: dict) -> dict[str, float]:
         image, label = self.parse_batch_train(batch)
         with self.precision.autocast():
@@ -100,6 +104,13 @@ class CoOp(CheckpointMixin, TrainerX):
         """Back-propagate the total loss and step the optimizer under the precision policy."""
         self.model_zero_grad()
         self.precision.backward_and_step(losses["loss"], self.optim, self.detect_anomaly)
+
+    def adapt_loaded_state_dict(self, name: str, state_dict: dict) -> dict:
+        """Drop class-name buffers that original CoOp checkpoints contain; they are rebuilt from the classes."""
+        stale = [key for key in state_dict if key in _CLASS_NAME_BUFFERS]
+        if stale:
+            logger.info("Ignoring class-name buffers %s of %s (rebuilt for the current classes)", stale, name)
+        return {key: value for key, value in state_dict.items() if key not in _CLASS_NAME_BUFFERS}
 
     @torch.no_grad()
     def test(self, split: str | None = None) -> float:

@@ -50,3 +50,15 @@ class PromptedCLIP(nn.Module):
         scale = self.logit_scale.exp()
         logits = scale * image_features @ text_features.t()
         return PromptedOutput(logits, image_features, text_features, scale)
+
+
+class HandCraftedCLIP(PromptedCLIP):
+    """Zero-shot CLIP: class features from fixed hand-written prompts instead of a learnable prompt."""
+
+    def __init__(self, clip_model: nn.Module, text_features: torch.Tensor) -> None:
+        super().__init__(clip_model, prompt_learner=nn.Identity())
+        self.register_buffer("text_features", text_features, persistent=False)  # (C, D), normalised
+
+    def encode_classes(self) -> torch.Tensor:
+        """The fixed normalised class features (C, D)."""
+        return self.text_features

@@ -1,0 +1,2 @@
+"""Dassl-registered trainers; importing this package registers every one of them."""
+from . import coop, mopd, zsclip  # noqa: F401

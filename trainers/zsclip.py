@@ -1,0 +1,37 @@
+"""Zero-shot CLIP: classify with CoOp's hand-written template per dataset, nothing trained."""
+from __future__ import annotations
+
+import logging
+
+from mopd.backend import TRAINER_REGISTRY
+from mopd.clip.loading import build_clip
+from mopd.clip.text_encoder import TextEncoder
+from mopd.methods.class_text_features import encode_class_prompts
+from mopd.precision import PrecisionPolicy
+from mopd.prompts.prompted_clip import HandCraftedCLIP
+from mopd.prompts.templates import hand_crafted_template
+
+from .coop import CoOp
+
+logger = logging.getLogger(__name__)
+
+
+@TRAINER_REGISTRY.register()
+class ZeroshotCLIP(CoOp):
+    """Zero-shot CLIP (Radford et al., "Learning Transferable Visual Models From Natural Language
+    Supervision", ICML 2021, arXiv:2103.00020) with CoOp's per-dataset template. Run with --eval-only."""
+
+    def build_model(self) -> None:
+        cfg = self.cfg
+        self.precision = PrecisionPolicy(cfg.TRAINER.COOP.PREC, self.device)
+        clip_model = self.precision.prepare(build_clip(cfg)).to(self.device)
+        template = hand_crafted_template(cfg.DATASET.NAME)
+        logger.info("Zero-shot template: %r", template)
+        text_features = encode_class_prompts(TextEncoder(clip_model), [template], self.dm.dataset.classnames)[0]
+        self.model = HandCraftedCLIP(clip_model, text_features)
+        self._eval_text_features = None
+
+    def train(self) -> None:
+        """Nothing is learned: evaluate directly."""
+        logger.info("ZeroshotCLIP has nothing to train; evaluating")
+        self.test()
