@@ -1,0 +1,28 @@
+"""Results of the evaluation protocols: Dassl log parsing, mean/std over seeds, HM, tables and plots.
+
+Use `python -m mopd.results OUTPUT_DIR` (see `mopd.results.cli`), or `build_report` and `render`.
+"""
+from mopd.results.aggregate import AVERAGE, Entry, harmonic_mean, sample_std
+from mopd.results.completeness import Problem
+from mopd.results.layout import PROTOCOLS, Run, find_runs, run_path
+from mopd.results.logs import EvalResult, parse_result_blocks, read_run_log
+from mopd.results.render import render
+from mopd.results.report import Report, build_report
+
+__all__ = [
+    "AVERAGE",
+    "Entry",
+    "EvalResult",
+    "PROTOCOLS",
+    "Problem",
+    "Report",
+    "Run",
+    "build_report",
+    "find_runs",
+    "harmonic_mean",
+    "parse_result_blocks",
+    "read_run_log",
+    "render",
+    "run_path",
+    "sample_std",
+]
