@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--target-domains", type=str, nargs="+", help="target domains for DA/DG")
     parser.add_argument("--transforms", type=str, nargs="+", help="data augmentation methods")
     parser.add_argument(
-        "--config-file", type=str, nargs="+", default=[], help="trainer config file(s), merged in order"
+        "--config-file", action="append", default=[], help="trainer config file; repeat to merge several in order"
     )
     parser.add_argument("--dataset-config-file", type=str, default="", help="dataset config file")
     parser.add_argument("--trainer", type=str, default="", help="trainer name, e.g. MoPD or CoOp")

@@ -15,6 +15,6 @@ LOAD_EPOCH="$(last_checkpoint_epoch "$MODEL_DIR")"
 
 eval_run "$(mopd_base2new_dir test_new "$DATASET" "$SEED")" \
     --root "$DATA" --seed "$SEED" --trainer MoPD \
-    --dataset-config-file "$DATASET_CFG" --config-file "${CONFIG_FILES[@]}" \
+    --dataset-config-file "$DATASET_CFG" "${CONFIG_FILES[@]}" \
     --model-dir "$MODEL_DIR" --load-epoch "$LOAD_EPOCH" \
     DATASET.NUM_SHOTS "$SHOTS" DATASET.SUBSAMPLE_CLASSES new "$@"

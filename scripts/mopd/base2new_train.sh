@@ -13,5 +13,5 @@ mapfile -t CONFIG_FILES <<<"$CONFIG_FILES"
 
 train_run "$(mopd_base2new_dir train_base "$DATASET" "$SEED")" \
     --root "$DATA" --seed "$SEED" --trainer MoPD \
-    --dataset-config-file "$DATASET_CFG" --config-file "${CONFIG_FILES[@]}" \
+    --dataset-config-file "$DATASET_CFG" "${CONFIG_FILES[@]}" \
     DATASET.NUM_SHOTS "$SHOTS" DATASET.SUBSAMPLE_CLASSES base "$@"

@@ -2,16 +2,17 @@
 CFG="${CFG:-vit_b16_ep25_ctxv1}"
 SHOTS="${SHOTS:-16}"
 
-# mopd_config_files DATASET: the base config plus the published per-dataset setting, one path a line
+# mopd_config_files DATASET: `--config-file` arguments for the base config plus the published per-dataset
+# setting, one argument a line
 mopd_config_files() {
     local base="$REPO_ROOT/configs/trainers/MoPD/$CFG.yaml"
     local per_dataset="$REPO_ROOT/configs/trainers/MoPD/base2new/$1.yaml"
     [[ -f "$base" ]] || die "no MoPD config $base (set CFG to one of: $(ls "$REPO_ROOT/configs/trainers/MoPD" | grep yaml | sed 's/\.yaml$//' | tr '\n' ' '))"
     if [[ -f "$per_dataset" ]]; then
-        printf "%s\n" "$base" "$per_dataset"
+        printf "%s\n" --config-file "$base" --config-file "$per_dataset"
     else
         echo "Note: no published MoPD setting for '$1'; using the defaults of $CFG" >&2
-        echo "$base"
+        printf "%s\n" --config-file "$base"
     fi
 }
 

@@ -1,0 +1,117 @@
+"""End-to-end runs of train.py with the tiny CLIP on the generated dataset, on every importable backend."""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from e2e import BACKENDS, DASSL_AVAILABLE, TINY, accuracy, config, run_train
+from mopd.data.synthetic import generate_synthetic_dataset
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("data")
+    generate_synthetic_dataset(str(root), num_classes=6, train_per_class=8, val_per_class=2, test_per_class=4)
+    return str(root)
+
+
+def _train_args(data_root: str, trainer: str, cfg_file: str, out: str, *extra: str) -> list[str]:
+    return [
+        "--root", data_root, "--seed", "1", "--trainer", trainer,
+        "--dataset-config-file", config("datasets", "synthetic.yaml"),
+        "--config-file", cfg_file, "--output-dir", out,
+        *TINY, "OPTIM.MAX_EPOCH", "2", "TRAIN.PRINT_FREQ", "1", "DATASET.NUM_SHOTS", "4", *extra,
+    ]
+
+
+def _eval_new_args(data_root: str, trainer: str, cfg_file: str, model_dir: str, out: str) -> list[str]:
+    return [
+        "--root", data_root, "--seed", "1", "--trainer", trainer,
+        "--dataset-config-file", config("datasets", "synthetic.yaml"),
+        "--config-file", cfg_file, "--output-dir", out,
+        "--eval-only", "--model-dir", model_dir, "--load-epoch", "2",
+        *TINY, "DATASET.NUM_SHOTS", "4", "DATASET.SUBSAMPLE_CLASSES", "new",
+    ]
+
+
+LOG_LINE = re.compile(
+    r"^epoch \[\d+/\d+\] batch \[\d+/\d+\] time [\d.]+ \([\d.]+\) data [\d.]+ \([\d.]+\) .* lr [\d.]+e[-+]\d+ eta [\d:]+$",
+    re.M,
+)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_coop_trains_on_base_and_evaluates_saved_prompt_on_new_classes(backend, data_root, tmp_path):
+    cfg_file = config("trainers", "CoOp", "vit_b16_ep50_ctxv1.yaml")
+    out = str(tmp_path / "base")
+    train = run_train(_train_args(data_root, "CoOp", cfg_file, out, "DATASET.SUBSAMPLE_CLASSES", "base"), backend, str(tmp_path))
+    log = open(os.path.join(out, "log.txt")).read()
+    assert LOG_LINE.search(log), log[-2000:]
+    assert 0.0 <= accuracy(log) <= 100.0 and "* macro_f1:" in train.stdout
+    assert os.path.isfile(os.path.join(out, "prompt_learner", "model.pth.tar-2"))
+    assert any(f.startswith("events.out.tfevents") for f in os.listdir(os.path.join(out, "tensorboard")))
+
+    new = run_train(_eval_new_args(data_root, "CoOp", cfg_file, out, str(tmp_path / "new")), backend, str(tmp_path))
+    assert "* total: 12" in new.stdout  # 3 new classes x 4 test images
+    assert 0.0 <= accuracy(new.stdout) <= 100.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mopd_logs_three_losses_writes_gate_stats_and_evaluates_on_new_classes(backend, data_root, tmp_path):
+    cfg_file = config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml")
+    out = str(tmp_path / "base")
+    run_train(_train_args(data_root, "MoPD", cfg_file, out, "DATASET.SUBSAMPLE_CLASSES", "base"), backend, str(tmp_path))
+    log = open(os.path.join(out, "log.txt")).read()
+    assert re.search(r" ce [\d.]+ \([\d.]+\) mpd [\d.]+ \([\d.]+\) mps [\d.]+ \([\d.]+\)", log), log[-2000:]
+    assert "teacher-prompt selection frequency" in log
+    stats = json.load(open(os.path.join(out, "gate_stats.json")))
+    assert len(stats["templates"]) == 12 and len(stats["classnames"]) == 3
+    assert sum(stats["selection_frequency"]) == pytest.approx(1.0)
+    # 2 epochs x 12 base images (3 classes x 4 shots) x TOP_K 2 selections, counted per class
+    assert sum(map(sum, stats["selection_counts_per_class"])) == 2 * 12 * 2
+    assert open(os.path.join(out, "gate_selection.png"), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+    new = run_train(_eval_new_args(data_root, "MoPD", cfg_file, out, str(tmp_path / "new")), backend, str(tmp_path))
+    assert "Encoding 12 templates" not in new.stdout  # evaluation builds no teacher bank
+    assert 0.0 <= accuracy(new.stdout) <= 100.0
+
+
+@pytest.mark.parametrize("prec", ["fp16", "fp32", "amp"])
+def test_mopd_trains_with_all_three_losses_in_every_precision(prec, data_root, tmp_path):
+    cfg_file = config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml")
+    out = str(tmp_path / "run")
+    run_train(
+        _train_args(data_root, "MoPD", cfg_file, out, "TRAINER.COOP.PREC", prec, "OPTIM.MAX_EPOCH", "1"),
+        "builtin", str(tmp_path),
+    )
+    log = open(os.path.join(out, "log.txt")).read()
+    parts = re.search(r" ce ([\d.]+) \([\d.]+\) mpd ([\d.]+) \([\d.]+\) mps ([\d.]+)", log)
+    assert parts, log[-2000:]
+    assert all(float(v) > 0 for v in parts.groups())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_zero_shot_clip_evaluates_without_training(backend, data_root, tmp_path):
+    args = [
+        "--root", data_root, "--trainer", "ZeroshotCLIP",
+        "--dataset-config-file", config("datasets", "synthetic.yaml"),
+        "--config-file", config("trainers", "CoOp", "vit_b16.yaml"),
+        "--output-dir", str(tmp_path / "zs"), "--eval-only", *TINY,
+    ]
+    proc = run_train(args, backend, str(tmp_path))
+    assert "* total: 24" in proc.stdout  # 6 classes x 4 test images
+
+
+@pytest.mark.skipif(not DASSL_AVAILABLE, reason="real Dassl is not installed")
+def test_checkpoint_written_by_builtin_backend_evaluates_identically_under_dassl(data_root, tmp_path):
+    cfg_file = config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml")
+    out = str(tmp_path / "base")
+    run_train(_train_args(data_root, "MoPD", cfg_file, out, "DATASET.SUBSAMPLE_CLASSES", "base"), "builtin", str(tmp_path))
+    results = {
+        backend: accuracy(run_train(_eval_new_args(data_root, "MoPD", cfg_file, out, str(tmp_path / backend)), backend, str(tmp_path)).stdout)
+        for backend in ("builtin", "dassl")
+    }
+    assert results["builtin"] == results["dassl"]
