@@ -40,7 +40,7 @@ def _add_mopd_node(cfg: CN) -> None:
 
 def _add_cocoop_node(cfg: CN) -> None:
     cfg.TRAINER.COCOOP = CN()
-    cfg.TRAINER.COCOOP.META_NET_REDUCTION = 16  # meta-net hidden width = D // this
+    cfg.TRAINER.COCOOP.IMAGES_PER_CALL = 8  # images whose C prompts are encoded together (memory vs speed)
 
 
 def _add_kgcoop_node(cfg: CN) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, ContextManager, Literal
+from typing import ContextManager, Literal
 
 import torch
 from torch import nn
@@ -36,15 +36,14 @@ class PrecisionPolicy:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
-    def backward_and_step(
-        self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, check: Callable[[torch.Tensor], None]
-    ) -> None:
-        """Back-propagate `loss` (gradients already zeroed) and step `optimizer`."""
-        check(loss)
+    def scale(self, loss: torch.Tensor) -> torch.Tensor:
+        """The loss to back-propagate: multiplied by the gradient scaler's factor when there is one."""
+        return loss if self.scaler is None else self.scaler.scale(loss)
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Step `optimizer` on the (possibly scaled) gradients."""
         if self.scaler is None:
-            loss.backward()
             optimizer.step()
             return
-        self.scaler.scale(loss).backward()
         self.scaler.step(optimizer)
         self.scaler.update()

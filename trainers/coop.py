@@ -15,9 +15,11 @@ from mopd.backend import (
     load_pretrained_weights,
 )
 from mopd.clip.loading import build_clip
+from mopd.methods.class_text_features import encode_class_prompts
 from mopd.precision import PrecisionPolicy
 from mopd.prompts.prompt_learner import PromptLearner
 from mopd.prompts.prompted_clip import PromptedCLIP, PromptedOutput
+from mopd.prompts.templates import hand_crafted_template
 from mopd.config_checks import check_coop_cfg
 
 logger = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ class CoOp(TrainerX):
         classnames = self.dm.dataset.classnames
         self.precision = PrecisionPolicy(cfg.TRAINER.COOP.PREC, self.device)
         clip_model = self.precision.prepare(build_clip(cfg))
-        self.model = PromptedCLIP(clip_model, self.build_prompt_learner(classnames, clip_model))
+        self.model = self.build_prompted_clip(clip_model, self.build_prompt_learner(classnames, clip_model))
         for name, module in self.build_extra_modules(clip_model).items():
             self.model.prompt_learner.add_module(name, module)
         for name, param in self.model.named_parameters():
@@ -70,9 +72,20 @@ class CoOp(TrainerX):
             class_token_position=coop.CLASS_TOKEN_POSITION,
         )
 
+    def build_prompted_clip(self, clip_model: nn.Module, prompt_learner: nn.Module) -> nn.Module:
+        """The frozen CLIP around the prompt learner."""
+        return PromptedCLIP(clip_model, prompt_learner)
+
     def build_extra_modules(self, clip_model: nn.Module) -> dict[str, nn.Module]:
         """Extra learnable modules, trained and saved with the prompt (none for CoOp)."""
         return {}
+
+    def encode_hand_crafted_classes(self, text_encoder: nn.Module) -> torch.Tensor:
+        """Normalised (C, D) features of CoOp's hand-written template for this dataset, without gradient."""
+        template = hand_crafted_template(self.cfg.DATASET.NAME)
+        logger.info("Hand-crafted template: %r", template)
+        with torch.no_grad(), self.precision.autocast():
+            return encode_class_prompts(text_encoder, [template], self.dm.dataset.classnames)[0]
 
     def before_train(self) -> None:
         super().before_train()
@@ -102,8 +115,11 @@ class CoOp(TrainerX):
 
     def backward_and_update(self, losses: dict[str, torch.Tensor]) -> None:
         """Back-propagate the total loss and step the optimizer under the precision policy."""
+        loss = losses["loss"]
+        self.detect_anomaly(loss)
         self.model_zero_grad()
-        self.precision.backward_and_step(losses["loss"], self.optim, self.detect_anomaly)
+        self.precision.scale(loss).backward()
+        self.precision.step(self.optim)
 
     def adapt_loaded_state_dict(self, name: str, state_dict: dict) -> dict:
         """Drop class-name buffers that original CoOp checkpoints contain; they are rebuilt from the classes."""

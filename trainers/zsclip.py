@@ -6,10 +6,8 @@ import logging
 from mopd.backend import TRAINER_REGISTRY
 from mopd.clip.loading import build_clip
 from mopd.clip.text_encoder import TextEncoder
-from mopd.methods.class_text_features import encode_class_prompts
 from mopd.precision import PrecisionPolicy
 from mopd.prompts.prompted_clip import HandCraftedCLIP
-from mopd.prompts.templates import hand_crafted_template
 
 from .coop import CoOp
 
@@ -22,12 +20,9 @@ class ZeroshotCLIP(CoOp):
     Supervision", ICML 2021, arXiv:2103.00020) with CoOp's per-dataset template. Run with --eval-only."""
 
     def build_model(self) -> None:
-        cfg = self.cfg
-        self.precision = PrecisionPolicy(cfg.TRAINER.COOP.PREC, self.device)
-        clip_model = self.precision.prepare(build_clip(cfg)).to(self.device)
-        template = hand_crafted_template(cfg.DATASET.NAME)
-        logger.info("Zero-shot template: %r", template)
-        text_features = encode_class_prompts(TextEncoder(clip_model), [template], self.dm.dataset.classnames)[0]
+        self.precision = PrecisionPolicy(self.cfg.TRAINER.COOP.PREC, self.device)
+        clip_model = self.precision.prepare(build_clip(self.cfg)).to(self.device)
+        text_features = self.encode_hand_crafted_classes(TextEncoder(clip_model))
         self.model = HandCraftedCLIP(clip_model, text_features)
         self._eval_text_features = None
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mopd.clip.text_encoder import TextEncoder
+from mopd.prompts.cocoop_prompt_learner import cocoop_logits
 
 
 class PromptedOutput(NamedTuple):
@@ -15,7 +16,7 @@ class PromptedOutput(NamedTuple):
 
     logits: torch.Tensor  # (B, C) student logits s * f @ g^T
     image_features: torch.Tensor  # (B, D) normalised, no gradient (frozen encoder)
-    text_features: torch.Tensor  # (C, D) normalised student class features
+    text_features: torch.Tensor | None  # (C, D) normalised class features; None when they depend on the image
     logit_scale: torch.Tensor  # scalar s = exp(logit_scale)
 
 
@@ -62,3 +63,23 @@ class HandCraftedCLIP(PromptedCLIP):
     def encode_classes(self) -> torch.Tensor:
         """The fixed normalised class features (C, D)."""
         return self.text_features
+
+
+class ConditionalPromptedCLIP(PromptedCLIP):
+    """CoCoOp: every image gets its own class prompts, so class features are never shared or cached."""
+
+    def __init__(self, clip_model: nn.Module, prompt_learner: nn.Module, images_per_call: int) -> None:
+        super().__init__(clip_model, prompt_learner)
+        self.images_per_call = images_per_call
+
+    def encode_classes(self) -> None:
+        """No image-independent class features exist: evaluation falls back to the per-image path."""
+        return None
+
+    def forward(self, image: torch.Tensor, text_features: torch.Tensor | None = None) -> PromptedOutput:
+        """Logits (B, C) from each image's own prompts; `text_features` must be None."""
+        assert text_features is None, "CoCoOp's class features depend on the image"
+        image_features = self.encode_image(image)
+        scale = self.logit_scale.exp()
+        logits = cocoop_logits(image_features, self.prompt_learner, self.text_encoder, scale, self.images_per_call)
+        return PromptedOutput(logits, image_features, None, scale)

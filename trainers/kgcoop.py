@@ -1,0 +1,31 @@
+"""KgCoOp trainer: CoOp plus a pull of the learned class features towards the hand-crafted ones."""
+from __future__ import annotations
+
+import torch
+
+from mopd.backend import TRAINER_REGISTRY
+from mopd.methods.kgcoop_loss import kgcoop_loss, kgcoop_objective
+from mopd.prompts.prompted_clip import PromptedOutput
+
+from .coop import CoOp
+
+
+@TRAINER_REGISTRY.register()
+class KgCoOp(CoOp):
+    """Knowledge-guided Context Optimization (Yao, Zhang, Xu, CVPR 2023, arXiv:2303.13283).
+
+    Loss: CE + W * (1 - mean cosine(learned class features, hand-crafted class features)).
+    """
+
+    def check_cfg(self, cfg) -> None:
+        super().check_cfg(cfg)
+        if cfg.TRAINER.KGCOOP.W < 0:
+            raise ValueError(f"TRAINER.KGCOOP.W={cfg.TRAINER.KGCOOP.W} must be >= 0")
+
+    def before_train_extra(self) -> None:
+        self.hand_crafted = self.encode_hand_crafted_classes(self.model.text_encoder)
+
+    def compute_losses(self, output: PromptedOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:
+        ce = super().compute_losses(output, label)["loss"]
+        kg = kgcoop_loss(output.text_features, self.hand_crafted)
+        return {"loss": kgcoop_objective(ce, kg, self.cfg.TRAINER.KGCOOP.W), "ce": ce, "kg": kg}

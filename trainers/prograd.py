@@ -1,0 +1,46 @@
+"""ProGrad trainer: CoOp whose gradient is projected so it never conflicts with zero-shot CLIP's."""
+from __future__ import annotations
+
+import torch
+
+from mopd.backend import TRAINER_REGISTRY
+from mopd.methods.prograd import prograd_backward, prograd_kl_loss
+from mopd.prompts.prompted_clip import PromptedOutput
+
+from .coop import CoOp
+
+
+@TRAINER_REGISTRY.register()
+class ProGrad(CoOp):
+    """Prompt-aligned Gradient (Zhu, Niu, Han, Wu, Zhang, ICCV 2023, arXiv:2205.14865).
+
+    The CE gradient of the context is projected against the gradient of a KL term to the
+    hand-crafted (zero-shot) prediction whenever the two conflict.
+    """
+
+    def check_cfg(self, cfg) -> None:
+        super().check_cfg(cfg)
+        if cfg.TRAINER.PROGRAD.T <= 0:
+            raise ValueError(f"TRAINER.PROGRAD.T={cfg.TRAINER.PROGRAD.T} must be > 0")
+        if cfg.TRAINER.PROGRAD.LAMBDA < 0:
+            raise ValueError(f"TRAINER.PROGRAD.LAMBDA={cfg.TRAINER.PROGRAD.LAMBDA} must be >= 0")
+
+    def before_train_extra(self) -> None:
+        self.hand_crafted = self.encode_hand_crafted_classes(self.model.text_encoder)
+
+    def compute_losses(self, output: PromptedOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:
+        ce = super().compute_losses(output, label)["loss"]
+        zero_shot_logits = output.logit_scale * output.image_features @ self.hand_crafted.t()
+        kl = prograd_kl_loss(output.logits, zero_shot_logits, self.cfg.TRAINER.PROGRAD.T)
+        return {"loss": ce, "kl": kl}
+
+    def backward_and_update(self, losses: dict[str, torch.Tensor]) -> None:
+        """Back-propagate CE and KL separately and keep the non-conflicting part of the CE gradient."""
+        self.detect_anomaly(losses["loss"])
+        self.model_zero_grad()
+        scale = self.precision.scale
+        prograd_backward(
+            scale(losses["loss"]), scale(losses["kl"]), self.model.prompt_learner.parameters(),
+            self.cfg.TRAINER.PROGRAD.LAMBDA,
+        )
+        self.precision.step(self.optim)
