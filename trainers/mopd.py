@@ -41,15 +41,19 @@ class MoPD(CoOp):
         return {"gate": gate}
 
     def adapt_loaded_state_dict(self, name: str, state_dict: dict) -> dict:
-        """Evaluation needs no gate: one trained with another pool size (or none) is skipped with a log line."""
-        state_dict = super().adapt_loaded_state_dict(name, state_dict)
+        """Evaluation needs no gate: one trained with another pool size (or none) is skipped with a log line.
+
+        The authors' checkpoints store the gate as `gate`; it is read as `gate.weight`.
+        """
+        state_dict = dict(super().adapt_loaded_state_dict(name, state_dict))
+        if "gate" in state_dict:
+            state_dict["gate.weight"] = state_dict.pop("gate")
         gate = self.model.prompt_learner.gate.weight
         saved = state_dict.get("gate.weight")
         if saved is None or saved.shape != gate.shape:
             shape = "absent" if saved is None else tuple(saved.shape)
             logger.info("Not loading the gate (checkpoint: %s, this run: %s); it is unused at evaluation",
                         shape, tuple(gate.shape))
-            state_dict = {key: value for key, value in state_dict.items() if key != "gate.weight"}
             state_dict["gate.weight"] = gate.detach().clone()
         return state_dict
 
