@@ -1,0 +1,53 @@
+"""FGVCAircraft: 100 aircraft variants, with the dataset's own train/val/test lists."""
+import os
+
+from mopd.backend import DATASET_REGISTRY, Datum, DatasetBase
+from mopd.data.annotations import read_text_lines
+from mopd.data.dataset_splits import build_dataset_splits
+from mopd.data.layout import locate_dataset
+
+
+@DATASET_REGISTRY.register()
+class FGVCAircraft(DatasetBase):
+    """DATASET.ROOT/fgvc_aircraft (the archive's data/): images/, variants.txt, images_variant_*.txt.
+
+    Labels follow the order of variants.txt; the split is the dataset's (no split file).
+    """
+
+    dataset_dir = "fgvc_aircraft"
+
+    def __init__(self, cfg):
+        location = locate_dataset(
+            cfg.DATASET.ROOT, self.dataset_dir, name="FGVCAircraft", config="fgvc_aircraft",
+            section="FGVCAircraft",
+        )
+        self.dataset_dir = location.folder
+        self.image_dir = location.require_dir("images", what="image folder")
+        variants = read_text_lines(location.require_file("variants.txt", what="class list"))
+        labels = {variant: label for label, variant in enumerate(variants)}
+        train, val, test = (
+            _read_variant_list(
+                location.require_file(f"images_variant_{split}.txt", what=f"{split} list"),
+                self.image_dir,
+                labels,
+            )
+            for split in ("train", "val", "test")
+        )
+        train, val, test = build_dataset_splits(
+            cfg, train, val, test, fewshot_dir=location.fewshot_dir, image_dir=self.image_dir
+        )
+        super().__init__(train_x=train, val=val, test=test)
+
+
+def _read_variant_list(path: str, image_dir: str, labels: dict[str, int]) -> list[Datum]:
+    """Items of a list of lines `<image id> <variant>` (the variant may contain spaces)."""
+    items = []
+    for line in read_text_lines(path):
+        image_id, _, variant = line.partition(" ")
+        if variant not in labels:
+            raise ValueError(
+                f"{path} has the line {line!r}, whose variant {variant!r} is not in variants.txt"
+            )
+        impath = os.path.join(image_dir, image_id + ".jpg")
+        items.append(Datum(impath=impath, label=labels[variant], classname=variant))
+    return items
