@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# CoCoOp: evaluate the ImageNet model on another dataset.
+# usage: bash scripts/cocoop/xd_test.sh DATASET SEED [config overrides...]
+source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
+usage_check "$0" 2 $# "DATASET SEED [config overrides...]"
+xd_test "$@"

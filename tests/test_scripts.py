@@ -1,0 +1,76 @@
+"""End-to-end runs of the bash protocol scripts with the tiny CLIP, from a directory outside the repo."""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from e2e import BACKENDS, REPO_ROOT, TINY, accuracy, run_script
+from mopd.data.synthetic import generate_synthetic_dataset
+
+FAST = [*TINY, "OPTIM.MAX_EPOCH", "2", "DATALOADER.TRAIN_X.BATCH_SIZE", "16"]
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("data")
+    generate_synthetic_dataset(str(root), num_classes=6, train_per_class=8, val_per_class=2, test_per_class=4)
+    return str(root)
+
+
+def _correct(stdout: str) -> int:
+    return int(re.findall(r"^\* correct: (\d+)$", stdout, flags=re.M)[-1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mopd_base2new_scripts_train_test_skip_finished_runs_and_tabulate(backend, data_root, tmp_path):
+    env = {"DATA": data_root, "OUTPUT": str(tmp_path / "out"), "SHOTS": "4"}
+    cwd = str(tmp_path)
+    train = run_script("mopd/base2new_train.sh", ["synthetic", "1", *FAST], backend, cwd, **env)
+    assert "Train into" in train.stdout
+    base_dir = tmp_path / "out/base2new/train_base/synthetic/shots_4/MoPD/vit_b16_ep25_ctxv1/seed1"
+    assert (base_dir / "prompt_learner" / "model.pth.tar-2").is_file()
+    test = run_script("mopd/base2new_test.sh", ["synthetic", "1", *FAST], backend, cwd, **env)
+    assert "* total: 12" in test.stdout  # 3 new classes x 4 test images
+    base, new = (100 * _correct(proc.stdout) / 12 for proc in (train, test))
+    assert accuracy(test.stdout) == pytest.approx(new, abs=0.05)
+
+    again = run_script("mopd/base2new_train.sh", ["synthetic", "1", *FAST], backend, cwd, **env)
+    assert "Skip: a finished training run" in again.stdout
+    assert "Skip: a finished evaluation" in run_script("mopd/base2new_test.sh", ["synthetic", "1", *FAST], backend, cwd, **env).stdout
+    assert len(glob.glob(str(base_dir / "log.txt*"))) == 1  # nothing re-run, nothing overwritten
+
+    table = subprocess.run(
+        [sys.executable, "-m", "mopd.results", str(tmp_path / "out")], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    row = next(line for line in table.splitlines() if line.startswith("| synthetic | MoPD"))
+    assert f"| {base:.2f} | {new:.2f} |" in row  # the table recomputes accuracy from the counts
+
+
+def test_crashed_training_run_is_not_skipped(data_root, tmp_path):
+    env = {"DATA": data_root, "OUTPUT": str(tmp_path / "out"), "SHOTS": "4"}
+    run_dir = tmp_path / "out/base2new/train_base/synthetic/shots_4/CoOp/vit_b16_ep50_ctxv1/seed1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "log.txt").write_text("epoch [1/2] batch [1/1] ...\n")  # a run killed before its end
+    proc = run_script("coop/base2new_train.sh", ["synthetic", "1", *FAST], "builtin", str(tmp_path), **env)
+    assert "Train into" in proc.stdout
+    assert (run_dir / "prompt_learner" / "model.pth.tar-2").is_file()
+
+
+def test_unknown_dataset_names_the_valid_ones(tmp_path):
+    proc = subprocess.run(
+        ["bash", os.path.join(REPO_ROOT, "scripts", "mopd", "base2new_train.sh"), "caltech", "1"],
+        cwd=str(tmp_path), capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert "unknown dataset 'caltech'" in proc.stderr and "caltech101" in proc.stderr
+
+
+def test_demo_runs_the_whole_pipeline_offline(tmp_path):
+    proc = run_script("mopd/demo.sh", [], "builtin", str(tmp_path), OUTPUT=str(tmp_path / "out"))
+    assert "| synthetic | MoPD | vit_b16_ep25_ctxv1 | 16 |" in proc.stdout
+    assert "## Missing / incomplete runs\n\nNone." in proc.stdout
