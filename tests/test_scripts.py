@@ -74,3 +74,15 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path):
     proc = run_script("mopd/demo.sh", [], "builtin", str(tmp_path), OUTPUT=str(tmp_path / "out"))
     assert "| synthetic | MoPD | vit_b16_ep25_ctxv1 | 16 |" in proc.stdout
     assert "## Missing / incomplete runs\n\nNone." in proc.stdout
+
+
+def test_base2new_protocol_on_a_fake_caltech101_layout_ends_with_the_results_table(tmp_path):
+    from fake_layouts import build_fake_dataset
+
+    build_fake_dataset("caltech101", tmp_path / "data")
+    env = {"DATA": str(tmp_path / "data"), "OUTPUT": str(tmp_path / "out"), "SHOTS": "2", "SEEDS": "1 2",
+           "DATASETS": "caltech101"}
+    proc = run_script("run_protocol.sh", ["coop", "base2new", *FAST], "builtin", str(tmp_path), **env)
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("| Caltech101 | CoOp"))
+    assert row.endswith("| 1, 2 |")  # two seeds aggregated
+    assert "incomplete: missing" in proc.stdout  # the 11-dataset average names the 10 datasets not run
