@@ -27,6 +27,7 @@ from mopd.backend import (  # noqa: E402
     setup_logger,
 )
 from mopd.cli_config import build_cfg, check_registered, configure_logging  # noqa: E402
+from mopd.cli_errors import check_output_dir, exit_on_user_error  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,27 +54,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(args: argparse.Namespace) -> None:
-    cfg = build_cfg(args)
-    check_registered(cfg.TRAINER.NAME, TRAINER_REGISTRY, "trainer", "--trainer")
-    check_registered(cfg.DATASET.NAME, DATASET_REGISTRY, "dataset", "DATASET.NAME")
-    if cfg.SEED >= 0:
-        print(f"Setting fixed seed: {cfg.SEED}")
-        set_random_seed(cfg.SEED)
-    setup_logger(cfg.OUTPUT_DIR)
-    configure_logging()
-    if torch.cuda.is_available() and cfg.USE_CUDA:
-        torch.backends.cudnn.benchmark = True
-    print(f"** Config **\n{cfg}")
-    print(f"** System info **\n{collect_env_info()}\n")
+def setup(args: argparse.Namespace):
+    """Config, logger and trainer; a user error here leaves the output directory as it was."""
+    with exit_on_user_error():
+        cfg = build_cfg(args)
+        check_registered(cfg.TRAINER.NAME, TRAINER_REGISTRY, "trainer", "--trainer")
+        check_registered(cfg.DATASET.NAME, DATASET_REGISTRY, "dataset", "DATASET.NAME")
+        check_output_dir(cfg.OUTPUT_DIR)
+    with exit_on_user_error(cfg.OUTPUT_DIR):
+        if cfg.SEED >= 0:
+            print(f"Setting fixed seed: {cfg.SEED}")
+            set_random_seed(cfg.SEED)
+        setup_logger(cfg.OUTPUT_DIR)
+        configure_logging()
+        if cfg.TRAIN.DETERMINISTIC:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # required by deterministic cuBLAS
+            torch.use_deterministic_algorithms(True)
+        elif torch.cuda.is_available() and cfg.USE_CUDA:
+            torch.backends.cudnn.benchmark = True
+        print(f"** Config **\n{cfg}")
+        print(f"** System info **\n{collect_env_info()}\n")
+        trainer = build_trainer(cfg)
+        if args.eval_only:
+            if not args.model_dir and trainer.get_model_names():
+                raise ValueError(f"--eval-only needs --model-dir: {cfg.TRAINER.NAME} evaluates a trained prompt")
+            trainer.load_model(args.model_dir, epoch=args.load_epoch)
+    return trainer
 
-    trainer = build_trainer(cfg)
-    if args.eval_only:
-        trainer.load_model(args.model_dir, epoch=args.load_epoch)
-        trainer.test()
-        return
-    if not args.no_train:
-        trainer.train()
+
+def main(args: argparse.Namespace) -> None:
+    trainer = setup(args)
+    with exit_on_user_error():  # from here on, checkpoints and logs already written are kept
+        if args.eval_only:
+            trainer.test()
+        elif not args.no_train:
+            trainer.train()
 
 
 if __name__ == "__main__":

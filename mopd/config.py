@@ -19,6 +19,10 @@ def _add_backbone_keys(cfg: CN) -> None:
     cfg.MODEL.BACKBONE.RANDOM_INIT = False  # real architecture, random weights (benchmarks only)
 
 
+def _add_train_keys(cfg: CN) -> None:
+    cfg.TRAIN.DETERMINISTIC = False  # bit-for-bit repeatable CPU runs: deterministic algorithms only
+
+
 def _add_coop_node(cfg: CN) -> None:
     cfg.TRAINER.COOP = CN()
     cfg.TRAINER.COOP.N_CTX = 16  # number of learnable context tokens (>= 1); CTX_INIT overrides it
@@ -26,6 +30,8 @@ def _add_coop_node(cfg: CN) -> None:
     cfg.TRAINER.COOP.CSC = False  # class-specific contexts (one context per class)
     cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"  # where the class name goes: end, middle or front
     cfg.TRAINER.COOP.PREC = "fp16"  # fp16 (CLIP's weights), fp32, or amp (fp32 weights, autocast)
+    cfg.TRAINER.COOP.AMP_DTYPE = "auto"  # autocast dtype of amp: fp16, bf16, or auto (fp16 on CUDA, bf16 on CPU)
+    cfg.TRAINER.COOP.MAX_NONFINITE_STEPS = 10  # stop after this many NaN/inf losses in a row (each is skipped)
 
 
 def _add_mopd_node(cfg: CN) -> None:
@@ -58,6 +64,7 @@ def extend_cfg(cfg: CN) -> None:
     """Add this repository's keys to a Dassl default config in place."""
     _add_dataset_keys(cfg)
     _add_backbone_keys(cfg)
+    _add_train_keys(cfg)
     _add_coop_node(cfg)
     _add_mopd_node(cfg)
     _add_cocoop_node(cfg)

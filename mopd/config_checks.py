@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from yacs.config import CfgNode as CN
 
-from mopd.precision import PRECISIONS
+from mopd.precision import AMP_DTYPES, PRECISIONS
 
 _POSITIONS = ("end", "middle", "front")
 
@@ -13,6 +13,10 @@ def check_coop_cfg(cfg: CN) -> None:
     coop = cfg.TRAINER.COOP
     if coop.PREC not in PRECISIONS:
         raise ValueError(f"TRAINER.COOP.PREC={coop.PREC!r} is not one of {PRECISIONS}")
+    if coop.AMP_DTYPE not in AMP_DTYPES:
+        raise ValueError(f"TRAINER.COOP.AMP_DTYPE={coop.AMP_DTYPE!r} is not one of {AMP_DTYPES}")
+    if coop.MAX_NONFINITE_STEPS < 1:
+        raise ValueError(f"TRAINER.COOP.MAX_NONFINITE_STEPS={coop.MAX_NONFINITE_STEPS} must be >= 1")
     if coop.N_CTX < 1:
         raise ValueError(f"TRAINER.COOP.N_CTX={coop.N_CTX} must be >= 1")
     if coop.CLASS_TOKEN_POSITION not in _POSITIONS:

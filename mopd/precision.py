@@ -2,27 +2,35 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import ContextManager, Literal
 
 import torch
 from torch import nn
 
+logger = logging.getLogger(__name__)
+
 Precision = Literal["fp16", "fp32", "amp"]
 PRECISIONS: tuple[str, ...] = ("fp16", "fp32", "amp")
+AmpDtype = Literal["auto", "fp16", "bf16"]
+AMP_DTYPES: tuple[str, ...] = ("auto", "fp16", "bf16")
+_AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 class PrecisionPolicy:
     """One place for the precision branches every trainer shares.
 
-    amp keeps fp32 master weights and autocasts the forward pass: fp16 with a gradient scaler on
-    CUDA, bf16 (no scaler needed) on the CPU.
+    amp keeps fp32 master weights and autocasts the forward pass to `amp_dtype`: fp16 (with a
+    gradient scaler) or bf16 (no scaler needed); "auto" is fp16 on CUDA and bf16 on the CPU.
     """
 
-    def __init__(self, prec: Precision, device: torch.device) -> None:
-        assert prec in PRECISIONS, prec  # validated by check_coop_cfg
+    def __init__(self, prec: Precision, device: torch.device, amp_dtype: AmpDtype = "auto") -> None:
+        assert prec in PRECISIONS and amp_dtype in AMP_DTYPES, (prec, amp_dtype)  # validated by check_coop_cfg
         self.prec = prec
         self.device = device
-        self.autocast_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+        if amp_dtype == "auto":
+            amp_dtype = "fp16" if device.type == "cuda" else "bf16"
+        self.autocast_dtype = _AUTOCAST_DTYPES[amp_dtype]
         use_scaler = prec == "amp" and self.autocast_dtype == torch.float16
         self.scaler = torch.amp.GradScaler(device.type) if use_scaler else None
 
@@ -47,3 +55,28 @@ class PrecisionPolicy:
             return
         self.scaler.step(optimizer)
         self.scaler.update()
+
+
+class NonFiniteGuard:
+    """Skips the update of a step whose loss is NaN or infinite; stops when that persists.
+
+    A single bad batch (an fp16 overflow, say) then costs one step instead of corrupting the prompt.
+    """
+
+    def __init__(self, max_consecutive: int) -> None:
+        self.max_consecutive = max_consecutive
+        self.consecutive = 0
+
+    def allows_update(self, loss: torch.Tensor, where: str) -> bool:
+        """True when `loss` is finite; else warn (and raise after `max_consecutive` bad steps in a row)."""
+        if bool(torch.isfinite(loss).all()):
+            self.consecutive = 0
+            return True
+        self.consecutive += 1
+        logger.warning("Non-finite loss (%s) at %s: update skipped", loss.item(), where)
+        if self.consecutive >= self.max_consecutive:
+            raise FloatingPointError(
+                f"the loss was NaN or infinite for {self.consecutive} steps in a row (last at {where}); "
+                "lower OPTIM.LR, or train with TRAINER.COOP.PREC fp32 or amp"
+            )
+        return False

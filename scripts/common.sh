@@ -32,9 +32,9 @@ dataset_config() {
     echo "$file"
 }
 
-# training_finished DIR: true when a training run in DIR ran to its end (the final test included)
+# training_finished DIR: true when a training run in DIR ran to its end (train.py writes the marker last)
 training_finished() {
-    grep -qs "^Elapsed:" "$1"/log.txt*
+    [[ -f "$1/run_finished.json" ]]
 }
 
 # evaluation_finished DIR: true when an evaluation run in DIR printed its result block

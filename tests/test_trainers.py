@@ -102,3 +102,28 @@ def test_checkpoint_of_another_context_length_is_rejected_with_a_clear_error(dat
     other = _trainer(str(data_root), str(tmp_path / "eval"), "CoOp", "CoOp/vit_b16_ep50.yaml", "TRAINER.COOP.N_CTX", 8)
     with pytest.raises(ValueError, match="does not fit model"):
         other.load_model(out, epoch=1)
+
+
+def test_a_non_finite_loss_skips_the_update_and_training_goes_on(data_root, tmp_path, caplog):
+    trainer = _trainer(str(data_root), str(tmp_path), "CoOp", "CoOp/vit_b16_ep50_ctxv1.yaml",
+                       "TRAINER.COOP.PREC", "amp", "DATALOADER.TRAIN_X.BATCH_SIZE", 4, "TEST.NO_TEST", True)
+    compute_losses = trainer.compute_losses
+    calls = []
+
+    def nan_on_first_batch(output, label):
+        losses = compute_losses(output, label)
+        calls.append(1)
+        return {"loss": losses["loss"] * float("nan")} if len(calls) == 1 else losses
+
+    trainer.compute_losses = nan_on_first_batch
+    ctx_before = trainer.model.prompt_learner.ctx.detach().clone()
+    trainer.batch_idx, trainer.num_batches, trainer.epoch = 0, 3, 0
+    batches = iter(trainer.train_loader_x)
+    with caplog.at_level(logging.WARNING):
+        trainer.forward_backward(next(batches))
+    assert "Non-finite loss (nan) at epoch 1 batch 1: update skipped" in caplog.text
+    assert torch.equal(trainer.model.prompt_learner.ctx, ctx_before)
+    trainer.batch_idx = 1
+    trainer.forward_backward(next(batches))
+    assert not torch.equal(trainer.model.prompt_learner.ctx, ctx_before)
+    assert torch.isfinite(trainer.model.prompt_learner.ctx).all()

@@ -13,10 +13,12 @@ from mopd.backend import (
     build_optimizer,
     compute_accuracy,
     load_pretrained_weights,
+    set_random_seed,
 )
 from mopd.clip.loading import build_clip
 from mopd.methods.class_text_features import encode_class_prompts
-from mopd.precision import PrecisionPolicy
+from mopd.precision import NonFiniteGuard, PrecisionPolicy
+from mopd.run_state import epoch_seed, read_finished_marker, write_finished_marker
 from mopd.prompts.prompt_learner import PromptLearner
 from mopd.prompts.prompted_clip import PromptedCLIP, PromptedOutput
 from mopd.prompts.templates import hand_crafted_template
@@ -43,7 +45,7 @@ class CoOp(TrainerX):
     def build_model(self) -> None:
         cfg = self.cfg
         classnames = self.dm.dataset.classnames
-        self.precision = PrecisionPolicy(cfg.TRAINER.COOP.PREC, self.device)
+        self.precision = PrecisionPolicy(cfg.TRAINER.COOP.PREC, self.device, cfg.TRAINER.COOP.AMP_DTYPE)
         clip_model = self.precision.prepare(build_clip(cfg))
         self.model = self.build_prompted_clip(clip_model, self.build_prompt_learner(classnames, clip_model))
         for name, module in self.build_extra_modules(clip_model).items():
@@ -59,6 +61,8 @@ class CoOp(TrainerX):
         self.sched = build_lr_scheduler(self.optim, cfg.OPTIM)
         self.register_model("prompt_learner", self.model.prompt_learner, self.optim, self.sched)
         self._eval_text_features: torch.Tensor | None = None
+        self._last_test_result: float | None = None
+        self.nonfinite_guard = NonFiniteGuard(cfg.TRAINER.COOP.MAX_NONFINITE_STEPS)
 
     def build_prompt_learner(self, classnames: list[str], clip_model: nn.Module) -> nn.Module:
         """The module holding the learnable prompt (saved as `prompt_learner`)."""
@@ -87,9 +91,27 @@ class CoOp(TrainerX):
         with torch.no_grad(), self.precision.autocast():
             return encode_class_prompts(text_encoder, [template], self.dm.dataset.classnames)[0]
 
+    def train(self) -> None:
+        """Train, unless a finished run is already in OUTPUT_DIR (then say so and do nothing)."""
+        marker = read_finished_marker(self.output_dir)
+        if marker is not None:
+            logger.info("A finished run is already in %s (%s); nothing to do", self.output_dir, marker)
+            return
+        super().train()
+
     def before_train(self) -> None:
         super().before_train()
         self.before_train_extra()
+
+    def before_epoch(self) -> None:
+        """Reseed from (SEED, epoch): data order and augmentation of an epoch repeat exactly after a resume."""
+        super().before_epoch()
+        if self.cfg.SEED >= 0:
+            set_random_seed(epoch_seed(self.cfg.SEED, self.epoch))
+
+    def after_train(self) -> None:
+        super().after_train()
+        write_finished_marker(self.output_dir, epoch=self.max_epoch, result=self._last_test_result)
 
     def before_train_extra(self) -> None:
         """Training-only state (e.g. teacher features), built after resuming and never saved."""
@@ -115,11 +137,16 @@ class CoOp(TrainerX):
 
     def backward_and_update(self, losses: dict[str, torch.Tensor]) -> None:
         """Back-propagate the total loss and step the optimizer under the precision policy."""
-        loss = losses["loss"]
-        self.detect_anomaly(loss)
+        if not self.loss_allows_update(losses["loss"]):
+            return
         self.model_zero_grad()
-        self.precision.scale(loss).backward()
+        self.precision.scale(losses["loss"]).backward()
         self.precision.step(self.optim)
+
+    def loss_allows_update(self, loss: torch.Tensor) -> bool:
+        """False for a NaN/inf loss: the step is skipped with a warning (and the run stops if it persists)."""
+        where = f"epoch {self.epoch + 1} batch {self.batch_idx + 1}"
+        return self.nonfinite_guard.allows_update(loss, where)
 
     def adapt_loaded_state_dict(self, name: str, state_dict: dict) -> dict:
         """Drop class-name buffers that original CoOp checkpoints contain; they are rebuilt from the classes."""
@@ -135,7 +162,8 @@ class CoOp(TrainerX):
         with self.precision.autocast():
             self._eval_text_features = self.model.encode_classes()
         try:
-            return super().test(split)
+            self._last_test_result = super().test(split)
+            return self._last_test_result
         finally:
             self._eval_text_features = None
 

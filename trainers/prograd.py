@@ -36,7 +36,8 @@ class ProGrad(CoOp):
 
     def backward_and_update(self, losses: dict[str, torch.Tensor]) -> None:
         """Back-propagate CE and KL separately and keep the non-conflicting part of the CE gradient."""
-        self.detect_anomaly(losses["loss"])
+        if not self.loss_allows_update(losses["loss"] + losses["kl"]):
+            return
         self.model_zero_grad()
         scale = self.precision.scale
         prograd_backward(

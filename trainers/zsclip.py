@@ -20,7 +20,7 @@ class ZeroshotCLIP(CoOp):
     Supervision", ICML 2021, arXiv:2103.00020) with CoOp's per-dataset template. Run with --eval-only."""
 
     def build_model(self) -> None:
-        self.precision = PrecisionPolicy(self.cfg.TRAINER.COOP.PREC, self.device)
+        self.precision = PrecisionPolicy(self.cfg.TRAINER.COOP.PREC, self.device, self.cfg.TRAINER.COOP.AMP_DTYPE)
         clip_model = self.precision.prepare(build_clip(self.cfg)).to(self.device)
         text_features = self.encode_hand_crafted_classes(TextEncoder(clip_model))
         self.model = HandCraftedCLIP(clip_model, text_features)

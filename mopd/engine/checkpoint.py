@@ -11,7 +11,6 @@ import os
 import os.path as osp
 import pickle
 import shutil
-import uuid
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -19,6 +18,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from mopd.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +43,18 @@ _UNLOADABLE = (
 
 
 def _atomic_write(fpath: str, write: Callable[[str], None]) -> None:
-    """Call `write(tmp_path)` on a temporary file beside `fpath`, then rename it over `fpath`."""
-    # A fresh name (not mkstemp) so the file gets the usual umask permissions, not 0600.
-    tmp_path = osp.join(osp.dirname(fpath), f".{osp.basename(fpath)}.{uuid.uuid4().hex}.tmp")
+    """Call `write(tmp_path)` on a temporary file beside `fpath`, then rename it over `fpath`.
+
+    A failed write (a full disk, say) leaves `fpath` as it was and raises an OSError that says so.
+    """
     try:
-        write(tmp_path)
-        os.replace(tmp_path, fpath)
-    finally:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
+        with atomic_path(fpath) as tmp:
+            write(tmp)
+    except (OSError, RuntimeError) as err:  # torch.save reports a failed write as a RuntimeError
+        raise OSError(
+            f"could not write {fpath} ({err}); the files already in {osp.dirname(fpath)} are intact. "
+            "Free disk space and run the same command again to resume"
+        ) from err
 
 
 def _strip_module_prefix(state_dict: Mapping[str, Any]) -> OrderedDict[str, Any]:

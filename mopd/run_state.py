@@ -1,0 +1,31 @@
+"""What a run leaves behind to say how far it got: the finished marker and per-epoch seeds."""
+from __future__ import annotations
+
+import json
+import os
+
+from mopd.atomic import atomic_path
+
+FINISHED_MARKER = "run_finished.json"
+_EPOCH_SEED_STRIDE = 100_003  # a prime, so (seed, epoch) pairs of nearby seeds do not collide
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of epoch `epoch` (0-based) of a run seeded with `seed`."""
+    return seed + _EPOCH_SEED_STRIDE * (epoch + 1)
+
+
+def write_finished_marker(output_dir: str, epoch: int, result: float | None) -> None:
+    """Record, atomically, that the run in `output_dir` trained `epoch` epochs and ran its final test."""
+    with atomic_path(os.path.join(output_dir, FINISHED_MARKER)) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"epochs": epoch, "final_test": result}, fh)
+
+
+def read_finished_marker(output_dir: str) -> dict | None:
+    """The marker of a finished run in `output_dir`, or None when there is none."""
+    path = os.path.join(output_dir, FINISHED_MARKER)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
