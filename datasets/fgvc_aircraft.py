@@ -1,28 +1,26 @@
 """FGVCAircraft: 100 aircraft variants, with the dataset's own train/val/test lists."""
 import os
 
-from mopd.backend import DATASET_REGISTRY, Datum, DatasetBase
+from mopd.backend import DATASET_REGISTRY, Datum
 from mopd.data.annotations import read_text_lines
-from mopd.data.dataset_splits import build_dataset_splits
-from mopd.data.layout import locate_dataset
+from mopd.data.layout import DatasetLocation
+from mopd.data.readers import DatasetReader, Splits
 
 
 @DATASET_REGISTRY.register()
-class FGVCAircraft(DatasetBase):
+class FGVCAircraft(DatasetReader):
     """DATASET.ROOT/fgvc_aircraft (the archive's data/): images/, variants.txt, images_variant_*.txt.
 
     Labels follow the order of variants.txt; the split is the dataset's (no split file).
     """
 
     dataset_dir = "fgvc_aircraft"
+    config = "fgvc_aircraft"
+    section = "FGVCAircraft"
+    image_folder = "images"
 
-    def __init__(self, cfg):
-        location = locate_dataset(
-            cfg.DATASET.ROOT, self.dataset_dir, name="FGVCAircraft", config="fgvc_aircraft",
-            section="FGVCAircraft",
-        )
-        self.dataset_dir = location.folder
-        self.image_dir = location.require_dir("images", what="image folder")
+    def read_splits(self, location: DatasetLocation) -> Splits:
+        """The items of images_variant_{train,val,test}.txt, labelled by the order of variants.txt."""
         variants = read_text_lines(location.require_file("variants.txt", what="class list"))
         labels = {variant: label for label, variant in enumerate(variants)}
         train, val, test = (
@@ -33,10 +31,7 @@ class FGVCAircraft(DatasetBase):
             )
             for split in ("train", "val", "test")
         )
-        train, val, test = build_dataset_splits(
-            cfg, train, val, test, fewshot_dir=location.fewshot_dir, image_dir=self.image_dir
-        )
-        super().__init__(train_x=train, val=val, test=test)
+        return train, val, test
 
 
 def _read_variant_list(path: str, image_dir: str, labels: dict[str, int]) -> list[Datum]:

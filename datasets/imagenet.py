@@ -1,12 +1,14 @@
 """ImageNet (ILSVRC-2012): 1,000 classes; the val set is the test set, as in CoOp."""
-from mopd.backend import DATASET_REGISTRY, DatasetBase
-from mopd.data.dataset_splits import build_dataset_splits
-from mopd.data.imagenet_classes import CLASSNAMES_FILE, classnames_of, read_imagenet_classnames
-from mopd.data.layout import list_subfolders, locate_dataset, read_class_folders, require_class_folders
+import os
+
+from mopd.backend import DATASET_REGISTRY
+from mopd.data.imagenet_classes import CLASSNAMES_FILE, classnames_of
+from mopd.data.layout import DatasetLocation, list_subfolders, read_class_folders, require_class_folders
+from mopd.data.readers import DatasetReader, Splits
 
 
 @DATASET_REGISTRY.register()
-class ImageNet(DatasetBase):
+class ImageNet(DatasetReader):
     """DATASET.ROOT/imagenet: images/{train,val}/<wnid>/*.JPEG and classnames.txt.
 
     Labels follow the sorted class folders of images/train. There is no val split: val and
@@ -14,28 +16,21 @@ class ImageNet(DatasetBase):
     """
 
     dataset_dir = "imagenet"
+    config = "imagenet"
+    section = "ImageNet"
+    image_folder = "images"
+    required_folders = {"images/train": "training image folder", "images/val": "validation image folder"}
+    val_is_test = True
 
-    def __init__(self, cfg):
-        location = locate_dataset(
-            cfg.DATASET.ROOT, self.dataset_dir, name="ImageNet", config="imagenet", section="ImageNet"
-        )
-        self.dataset_dir = location.folder
+    def read_splits(self, location: DatasetLocation) -> Splits:
+        """The images of train/<wnid>/ as train and of val/<wnid>/ as test, in the same label order."""
         classnames_path = location.require_file(CLASSNAMES_FILE, what="class-name file")
-        self.image_dir = location.require_dir("images", what="image folder")
-        train_dir = location.require_dir("images", "train", what="training image folder")
-        val_dir = location.require_dir("images", "val", what="validation image folder")
-
+        train_dir, val_dir = (os.path.join(self.image_dir, split) for split in ("train", "val"))
         wnids = require_class_folders(location, train_dir)
         _check_same_class_folders(train_dir, val_dir, wnids)
-        classnames = classnames_of(
-            wnids, read_imagenet_classnames(classnames_path), source=classnames_path, image_dir=train_dir
-        )
+        classnames = classnames_of(wnids, classnames_path, image_dir=train_dir)
         train = read_class_folders(train_dir, wnids, classnames)
-        test = read_class_folders(val_dir, wnids, classnames)
-        train, _, test = build_dataset_splits(
-            cfg, train, None, test, fewshot_dir=location.fewshot_dir, image_dir=self.image_dir
-        )
-        super().__init__(train_x=train, val=test, test=test)
+        return train, None, read_class_folders(val_dir, wnids, classnames)
 
 
 def _check_same_class_folders(train_dir: str, val_dir: str, wnids: list[str]) -> None:

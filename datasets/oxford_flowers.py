@@ -1,18 +1,16 @@
 """OxfordFlowers (Flowers102): 102 flower species, CoOp's split."""
 import os
 
-from mopd.backend import DATASET_REGISTRY, Datum, DatasetBase
+from mopd.backend import DATASET_REGISTRY, Datum
 from mopd.data.annotations import load_mat
 from mopd.data.class_splits import split_per_class
-from mopd.data.dataset_splits import build_dataset_splits
 from mopd.data.io import read_json
-from mopd.data.layout import locate_dataset, read_or_create_split
-
-SPLIT_FILE = "split_zhou_OxfordFlowers.json"
+from mopd.data.readers import SplitFileReader
+from mopd.data.splits import SplitTriple
 
 
 @DATASET_REGISTRY.register()
-class OxfordFlowers(DatasetBase):
+class OxfordFlowers(SplitFileReader):
     """DATASET.ROOT/oxford_flowers: jpg/image_NNNNN.jpg and split_zhou_OxfordFlowers.json.
 
     When the split file exists it is all that is read. Without it, one is made (50% train, 20%
@@ -20,34 +18,23 @@ class OxfordFlowers(DatasetBase):
     """
 
     dataset_dir = "oxford_flowers"
+    config = "oxford_flowers"
+    section = "Flowers102"
+    image_folder = "jpg"
+    split_file = "split_zhou_OxfordFlowers.json"
+    split_sources = ("imagelabels.mat", "cat_to_name.json")
 
-    def __init__(self, cfg):
-        location = locate_dataset(
-            cfg.DATASET.ROOT, self.dataset_dir, name="OxfordFlowers", config="oxford_flowers",
-            section="Flowers102",
-        )
-        self.dataset_dir = location.folder
-        self.image_dir = location.require_dir("jpg", what="image folder")
-        label_file = location.path("imagelabels.mat")
-        names_file = location.path("cat_to_name.json")
-
-        def create():
-            labels = load_mat(label_file, split_path=location.path(SPLIT_FILE))["labels"][0]
-            names = read_json(names_file)
-            items = [
-                Datum(
-                    impath=os.path.join(self.image_dir, f"image_{index:05d}.jpg"),
-                    label=int(label) - 1,
-                    classname=names[str(int(label))],
-                )
-                for index, label in enumerate(labels, start=1)
-            ]
-            return split_per_class(items)
-
-        train, val, test = read_or_create_split(
-            location, SPLIT_FILE, self.image_dir, create, sources=(label_file, names_file)
-        )
-        train, val, test = build_dataset_splits(
-            cfg, train, val, test, fewshot_dir=location.fewshot_dir, image_dir=self.image_dir
-        )
-        super().__init__(train_x=train, val=val, test=test)
+    def create_split(self, sources: list[str], split_path: str) -> SplitTriple:
+        """Image i has the i-th label of imagelabels.mat, named by cat_to_name.json; cut per class."""
+        label_file, names_file = sources
+        labels = load_mat(label_file, split_path=split_path)["labels"][0]
+        names = read_json(names_file)
+        items = [
+            Datum(
+                impath=os.path.join(self.image_dir, f"image_{index:05d}.jpg"),
+                label=int(label) - 1,
+                classname=names[str(int(label))],
+            )
+            for index, label in enumerate(labels, start=1)
+        ]
+        return split_per_class(items)

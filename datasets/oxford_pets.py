@@ -1,17 +1,15 @@
 """OxfordPets (Oxford-IIIT Pet): 37 cat and dog breeds, CoOp's split."""
 import os
 
-from mopd.backend import DATASET_REGISTRY, Datum, DatasetBase
+from mopd.backend import DATASET_REGISTRY, Datum
 from mopd.data.annotations import read_text_lines
-from mopd.data.dataset_splits import build_dataset_splits
-from mopd.data.layout import locate_dataset, read_or_create_split
-from mopd.data.splits import split_trainval
-
-SPLIT_FILE = "split_zhou_OxfordPets.json"
+from mopd.data.class_splits import split_trainval
+from mopd.data.readers import SplitFileReader
+from mopd.data.splits import SplitTriple
 
 
 @DATASET_REGISTRY.register()
-class OxfordPets(DatasetBase):
+class OxfordPets(SplitFileReader):
     """DATASET.ROOT/oxford_pets: images/*.jpg, annotations/ and split_zhou_OxfordPets.json.
 
     Without the split file, one is made from annotations/trainval.txt (80% train, 20% val) and
@@ -19,27 +17,17 @@ class OxfordPets(DatasetBase):
     """
 
     dataset_dir = "oxford_pets"
+    config = "oxford_pets"
+    section = "OxfordPets"
+    image_folder = "images"
+    split_file = "split_zhou_OxfordPets.json"
+    split_sources = ("annotations/trainval.txt", "annotations/test.txt")
 
-    def __init__(self, cfg):
-        location = locate_dataset(
-            cfg.DATASET.ROOT, self.dataset_dir, name="OxfordPets", config="oxford_pets", section="OxfordPets"
-        )
-        self.dataset_dir = location.folder
-        self.image_dir = location.require_dir("images", what="image folder")
-        trainval_file = location.path("annotations", "trainval.txt")
-        test_file = location.path("annotations", "test.txt")
-
-        def create():
-            train, val = split_trainval(_read_annotations(trainval_file, self.image_dir))
-            return train, val, _read_annotations(test_file, self.image_dir)
-
-        train, val, test = read_or_create_split(
-            location, SPLIT_FILE, self.image_dir, create, sources=(trainval_file, test_file)
-        )
-        train, val, test = build_dataset_splits(
-            cfg, train, val, test, fewshot_dir=location.fewshot_dir, image_dir=self.image_dir
-        )
-        super().__init__(train_x=train, val=val, test=test)
+    def create_split(self, sources: list[str], split_path: str) -> SplitTriple:
+        """Train and val from trainval.txt, test from test.txt."""
+        trainval_file, test_file = sources
+        train, val = split_trainval(_read_annotations(trainval_file, self.image_dir))
+        return train, val, _read_annotations(test_file, self.image_dir)
 
 
 def _read_annotations(path: str, image_dir: str) -> list[Datum]:

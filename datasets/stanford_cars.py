@@ -2,17 +2,15 @@
 import os
 from typing import Sequence
 
-from mopd.backend import DATASET_REGISTRY, Datum, DatasetBase
+from mopd.backend import DATASET_REGISTRY, Datum
 from mopd.data.annotations import load_mat
-from mopd.data.dataset_splits import build_dataset_splits
-from mopd.data.layout import locate_dataset, read_or_create_split
-from mopd.data.splits import split_trainval
-
-SPLIT_FILE = "split_zhou_StanfordCars.json"
+from mopd.data.class_splits import split_trainval
+from mopd.data.readers import SplitFileReader
+from mopd.data.splits import SplitTriple
 
 
 @DATASET_REGISTRY.register()
-class StanfordCars(DatasetBase):
+class StanfordCars(SplitFileReader):
     """DATASET.ROOT/stanford_cars: cars_train/, cars_test/ and split_zhou_StanfordCars.json.
 
     Split paths are relative to the dataset folder ("cars_train/00001.jpg"). Without the split
@@ -20,34 +18,20 @@ class StanfordCars(DatasetBase):
     """
 
     dataset_dir = "stanford_cars"
+    config = "stanford_cars"
+    section = "StanfordCars"
+    required_folders = {"cars_train": "training image folder", "cars_test": "test image folder"}
+    split_file = "split_zhou_StanfordCars.json"
+    split_sources = ("devkit/cars_meta.mat", "devkit/cars_train_annos.mat", "cars_test_annos_withlabels.mat")
 
-    def __init__(self, cfg):
-        location = locate_dataset(
-            cfg.DATASET.ROOT, self.dataset_dir, name="StanfordCars", config="stanford_cars",
-            section="StanfordCars",
-        )
-        self.dataset_dir = self.image_dir = location.folder
-        location.require_dir("cars_train", what="training image folder")
-        location.require_dir("cars_test", what="test image folder")
-        split_path = location.path(SPLIT_FILE)
-        meta_file = location.path("devkit", "cars_meta.mat")
-        trainval_file = location.path("devkit", "cars_train_annos.mat")
-        test_file = location.path("cars_test_annos_withlabels.mat")
-
-        def create():
-            class_names = load_mat(meta_file, split_path=split_path)["class_names"][0]
-            trainval = _read_annotations(trainval_file, "cars_train", self.image_dir, class_names, split_path)
-            test = _read_annotations(test_file, "cars_test", self.image_dir, class_names, split_path)
-            train, val = split_trainval(trainval)
-            return train, val, test
-
-        train, val, test = read_or_create_split(
-            location, SPLIT_FILE, self.image_dir, create, sources=(meta_file, trainval_file, test_file)
-        )
-        train, val, test = build_dataset_splits(
-            cfg, train, val, test, fewshot_dir=location.fewshot_dir, image_dir=self.image_dir
-        )
-        super().__init__(train_x=train, val=val, test=test)
+    def create_split(self, sources: list[str], split_path: str) -> SplitTriple:
+        """Train and val from the devkit's training annotations, test from the labelled test annotations."""
+        meta_file, trainval_file, test_file = sources
+        class_names = load_mat(meta_file, split_path=split_path)["class_names"][0]
+        trainval = _read_annotations(trainval_file, "cars_train", self.image_dir, class_names, split_path)
+        test = _read_annotations(test_file, "cars_test", self.image_dir, class_names, split_path)
+        train, val = split_trainval(trainval)
+        return train, val, test
 
 
 def year_first(class_name: str) -> str:

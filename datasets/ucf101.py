@@ -2,18 +2,15 @@
 import os
 import re
 
-from mopd.backend import DATASET_REGISTRY, Datum, DatasetBase
+from mopd.backend import DATASET_REGISTRY, Datum
 from mopd.data.annotations import read_text_lines
-from mopd.data.dataset_splits import build_dataset_splits
-from mopd.data.layout import locate_dataset, read_or_create_split
-from mopd.data.splits import split_trainval
-
-SPLIT_FILE = "split_zhou_UCF101.json"
-LIST_FOLDER = "ucfTrainTestlist"
+from mopd.data.class_splits import split_trainval
+from mopd.data.readers import SplitFileReader
+from mopd.data.splits import SplitTriple
 
 
 @DATASET_REGISTRY.register()
-class UCF101(DatasetBase):
+class UCF101(SplitFileReader):
     """DATASET.ROOT/ucf101: UCF-101-midframes/<Action_Name>/*.jpg and split_zhou_UCF101.json.
 
     Without the split file, one is made from ucfTrainTestlist/ (split 01: trainlist01.txt, 80%
@@ -21,30 +18,23 @@ class UCF101(DatasetBase):
     """
 
     dataset_dir = "ucf101"
+    config = "ucf101"
+    section = "UCF101"
+    image_folder = "UCF-101-midframes"
+    split_file = "split_zhou_UCF101.json"
+    split_sources = (
+        "ucfTrainTestlist/classInd.txt", "ucfTrainTestlist/trainlist01.txt", "ucfTrainTestlist/testlist01.txt"
+    )
 
-    def __init__(self, cfg):
-        location = locate_dataset(
-            cfg.DATASET.ROOT, self.dataset_dir, name="UCF101", config="ucf101", section="UCF101"
-        )
-        self.dataset_dir = location.folder
-        self.image_dir = location.require_dir("UCF-101-midframes", what="image folder")
-        sources = [
-            location.path(LIST_FOLDER, name) for name in ("classInd.txt", "trainlist01.txt", "testlist01.txt")
-        ]
-
-        def create():
-            labels = {}
-            for line in read_text_lines(sources[0]):
-                index, action = line.split()
-                labels[action] = int(index) - 1
-            train, val = split_trainval(_read_video_list(sources[1], self.image_dir, labels))
-            return train, val, _read_video_list(sources[2], self.image_dir, labels)
-
-        train, val, test = read_or_create_split(location, SPLIT_FILE, self.image_dir, create, sources=sources)
-        train, val, test = build_dataset_splits(
-            cfg, train, val, test, fewshot_dir=location.fewshot_dir, image_dir=self.image_dir
-        )
-        super().__init__(train_x=train, val=val, test=test)
+    def create_split(self, sources: list[str], split_path: str) -> SplitTriple:
+        """Train and val from trainlist01.txt, test from testlist01.txt, labels from classInd.txt."""
+        class_file, train_file, test_file = sources
+        labels = {}
+        for line in read_text_lines(class_file):
+            index, action = line.split()
+            labels[action] = int(index) - 1
+        train, val = split_trainval(_read_video_list(train_file, self.image_dir, labels))
+        return train, val, _read_video_list(test_file, self.image_dir, labels)
 
 
 def split_camel_case(action: str) -> str:

@@ -8,6 +8,7 @@ files cut each class into 6 train, 3 val and 3 test images; FGVCAircraft's own l
 `with_split=False` leaves CoOp's split file out (the reader then creates one); datasets that have
 no split file (FGVCAircraft, the ImageNet family) ignore it.
 `dataset_cfg`, `build_reader` and `relative_records` read a fake copy back through its reader.
+`fake_items` makes empty image files and their Datum items for tests of the split helpers.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 import datasets  # noqa: F401  (registers the readers)
-from mopd.backend import DATASET_REGISTRY
+from mopd.backend import DATASET_REGISTRY, Datum
 from mopd.config import get_cfg
 from mopd.data.imagenet_classes import IMAGENET_A_WNIDS, IMAGENET_R_WNIDS
 
@@ -97,6 +98,21 @@ def _write_split(folder: Path, split_file: str, records: dict[str, list[Record]]
     (folder / split_file).write_text(json.dumps(split, indent=4), encoding="utf-8")
 
 
+def _split_file_dataset(
+    per_class: list[list[Record]], *, name: str, config: str, dataset_dir: Path, image_dir: Path,
+    classnames: list[str], split_file: str, with_split: bool, mat_contents: dict[str, dict] | None = None,
+) -> FakeDataset:
+    """Write the images of `per_class` (each class's records) and, `with_split`, CoOp's split file of them."""
+    _write_images(image_dir, [r[0] for records in per_class for r in records])
+    records = _cut(per_class)
+    if with_split:
+        _write_split(dataset_dir, split_file, records)
+    return FakeDataset(
+        name=name, config=config, folder=dataset_dir, image_dir=image_dir, classnames=classnames,
+        records=records if with_split else None, split_file=split_file, mat_contents=mat_contents or {},
+    )
+
+
 def _class_folder_dataset(
     root: Path, *, name: str, config: str, folder: str, image_folder: str, split_file: str,
     classes: list[tuple[str, str]], image_name: Callable[[str, int], str], with_split: bool,
@@ -112,15 +128,10 @@ def _class_folder_dataset(
         ]
         for label, (class_folder, classname) in enumerate(classes)
     ]
-    _write_images(image_dir, [r[0] for records in per_class for r in records])
     _write_images(image_dir, [f"{x}/{image_name(x, i)}" for x in extra_folders for i in (1, 2, 3)])
-    records = _cut(per_class)
-    if with_split:
-        _write_split(dataset_dir, split_file, records)
-    return FakeDataset(
-        name=name, config=config, folder=dataset_dir, image_dir=image_dir,
-        classnames=[classname for _, classname in classes], records=records if with_split else None,
-        split_file=split_file,
+    return _split_file_dataset(
+        per_class, name=name, config=config, dataset_dir=dataset_dir, image_dir=image_dir,
+        classnames=[classname for _, classname in classes], split_file=split_file, with_split=with_split,
     )
 
 
@@ -189,20 +200,16 @@ def build_oxford_pets(root: Path, with_split: bool = True) -> FakeDataset:
         trainval += lines[:n_trainval]
         test += lines[n_trainval:]
         per_class.append([(f"{n}.jpg", label, prefix.lower()) for n in names])
-    _write_images(image_dir, [r[0] for records in per_class for r in records])
     annotations = dataset_dir / "annotations"
     header = ["#Image CLASS-ID SPECIES BREED ID", "#ID: 1:37 Class ids"]
     _write_text(annotations / "list.txt", header + trainval + test)
     _write_text(annotations / "trainval.txt", trainval)
     _write_text(annotations / "test.txt", test)
     (annotations / "trimaps").mkdir()
-    records = _cut(per_class)
-    if with_split:
-        _write_split(dataset_dir, "split_zhou_OxfordPets.json", records)
-    return FakeDataset(
-        name="OxfordPets", config="oxford_pets", folder=dataset_dir, image_dir=image_dir,
-        classnames=[prefix.lower() for prefix, _, _ in breeds], records=records if with_split else None,
-        split_file="split_zhou_OxfordPets.json",
+    return _split_file_dataset(
+        per_class, name="OxfordPets", config="oxford_pets", dataset_dir=dataset_dir, image_dir=image_dir,
+        classnames=[prefix.lower() for prefix, _, _ in breeds], split_file="split_zhou_OxfordPets.json",
+        with_split=with_split,
     )
 
 
@@ -238,7 +245,6 @@ def build_stanford_cars(root: Path, with_split: bool = True) -> FakeDataset:
             annos.append((fname, label + 1))
             records.append((f"{folder}/{fname}", label, classname))
         per_class.append(records)
-    _write_images(dataset_dir, [r[0] for records in per_class for r in records])
     mat_contents = {
         "devkit/cars_meta.mat": {"class_names": _cars_class_names(devkit_names)},
         "devkit/cars_train_annos.mat": {"annotations": _cars_annotations(train_annos)},
@@ -247,13 +253,10 @@ def build_stanford_cars(root: Path, with_split: bool = True) -> FakeDataset:
     for rel_path in mat_contents:
         (dataset_dir / rel_path).parent.mkdir(parents=True, exist_ok=True)
         (dataset_dir / rel_path).write_bytes(FAKE_MAT)
-    records = _cut(per_class)
-    if with_split:
-        _write_split(dataset_dir, "split_zhou_StanfordCars.json", records)
-    return FakeDataset(
-        name="StanfordCars", config="stanford_cars", folder=dataset_dir, image_dir=dataset_dir,
-        classnames=classnames, records=records if with_split else None,
-        split_file="split_zhou_StanfordCars.json", mat_contents=mat_contents,
+    return _split_file_dataset(
+        per_class, name="StanfordCars", config="stanford_cars", dataset_dir=dataset_dir, image_dir=dataset_dir,
+        classnames=classnames, split_file="split_zhou_StanfordCars.json", with_split=with_split,
+        mat_contents=mat_contents,
     )
 
 
@@ -268,17 +271,14 @@ def build_oxford_flowers(root: Path, with_split: bool = True) -> FakeDataset:
     per_class = [[] for _ in range(n_classes)]
     for index, label in enumerate(labels, start=1):
         per_class[label - 1].append((f"image_{index:05d}.jpg", label - 1, names[str(label)]))
-    _write_images(image_dir, [r[0] for records in per_class for r in records])
+    dataset_dir.mkdir(parents=True)
     (dataset_dir / "cat_to_name.json").write_text(json.dumps(names), encoding="utf-8")
     mat_contents = {"imagelabels.mat": {"labels": np.array([labels], dtype=np.uint8)}}
     (dataset_dir / "imagelabels.mat").write_bytes(FAKE_MAT)
-    records = _cut(per_class)
-    if with_split:
-        _write_split(dataset_dir, "split_zhou_OxfordFlowers.json", records)
-    return FakeDataset(
-        name="OxfordFlowers", config="oxford_flowers", folder=dataset_dir, image_dir=image_dir,
-        classnames=list(names.values()), records=records if with_split else None,
-        split_file="split_zhou_OxfordFlowers.json", mat_contents=mat_contents,
+    return _split_file_dataset(
+        per_class, name="OxfordFlowers", config="oxford_flowers", dataset_dir=dataset_dir, image_dir=image_dir,
+        classnames=list(names.values()), split_file="split_zhou_OxfordFlowers.json", with_split=with_split,
+        mat_contents=mat_contents,
     )
 
 
@@ -325,16 +325,12 @@ def build_sun397(root: Path, with_split: bool = True) -> FakeDataset:
         training += ["/" + p for p in paths[:n_trainval]]
         testing += ["/" + p for p in paths[n_trainval:]]
         per_class.append([(p, label, classname) for p in paths])
-    _write_images(image_dir, [r[0] for records in per_class for r in records])
     _write_text(dataset_dir / "ClassName.txt", ["/" + c for c in categories])
     _write_text(dataset_dir / "Training_01.txt", training)
     _write_text(dataset_dir / "Testing_01.txt", testing)
-    records = _cut(per_class)
-    if with_split:
-        _write_split(dataset_dir, "split_zhou_SUN397.json", records)
-    return FakeDataset(
-        name="SUN397", config="sun397", folder=dataset_dir, image_dir=image_dir, classnames=classnames,
-        records=records if with_split else None, split_file="split_zhou_SUN397.json",
+    return _split_file_dataset(
+        per_class, name="SUN397", config="sun397", dataset_dir=dataset_dir, image_dir=image_dir,
+        classnames=classnames, split_file="split_zhou_SUN397.json", with_split=with_split,
     )
 
 
@@ -353,17 +349,13 @@ def build_ucf101(root: Path, with_split: bool = True) -> FakeDataset:
         trainlist += [f"{action}/{v}.avi {label + 1}" for v in videos[:n_trainval]]
         testlist += [f"{action}/{v}.avi" for v in videos[n_trainval:]]
         per_class.append([(f"{classname}/{v}.jpg", label, classname) for v in videos])
-    _write_images(image_dir, [r[0] for records in per_class for r in records])
     lists = dataset_dir / "ucfTrainTestlist"
     _write_text(lists / "classInd.txt", [f"{i + 1} {a}" for i, a in enumerate(actions)], newline="\r\n")
     _write_text(lists / "trainlist01.txt", trainlist, newline="\r\n")
     _write_text(lists / "testlist01.txt", testlist, newline="\r\n")
-    records = _cut(per_class)
-    if with_split:
-        _write_split(dataset_dir, "split_zhou_UCF101.json", records)
-    return FakeDataset(
-        name="UCF101", config="ucf101", folder=dataset_dir, image_dir=image_dir, classnames=classnames,
-        records=records if with_split else None, split_file="split_zhou_UCF101.json",
+    return _split_file_dataset(
+        per_class, name="UCF101", config="ucf101", dataset_dir=dataset_dir, image_dir=image_dir,
+        classnames=classnames, split_file="split_zhou_UCF101.json", with_split=with_split,
     )
 
 
@@ -396,49 +388,57 @@ def build_imagenet(root: Path, with_split: bool = True) -> FakeDataset:
     )
 
 
-def build_imagenetv2(root: Path, with_split: bool = True) -> FakeDataset:
-    """imagenetv2/imagenetv2-matched-frequency-format-val/<label>/<hash>.jpeg and classnames.txt."""
-    dataset_dir = root / "imagenetv2"
-    image_dir = dataset_dir / "imagenetv2-matched-frequency-format-val"
-    write_classnames(dataset_dir / "classnames.txt", [wnid for wnid, _ in IMAGENET_CLASSES])
-    test = [(f"{label}/{label:02d}{i}f3a9c0d1e2b.jpeg", label, name)
-            for label, (_, name) in enumerate(IMAGENET_CLASSES) for i in range(3)]
+def _imagenet_test_set(
+    root: Path, *, name: str, config: str, folder: str, image_folder: str, wnids,
+    images: Callable[[int, str], list[str]], listed=None,
+) -> FakeDataset:
+    """A test-only ImageNet variant: classnames.txt for `listed` (default `wnids`), class i = `wnids[i]`.
+
+    `images(label, wnid)` gives the paths, relative to the image folder, of one class's images.
+    """
+    dataset_dir = root / folder
+    image_dir = dataset_dir / image_folder
+    write_classnames(dataset_dir / "classnames.txt", wnids if listed is None else listed)
+    test = [
+        (path, label, fake_imagenet_name(wnid)) for label, wnid in enumerate(wnids) for path in images(label, wnid)
+    ]
     _write_images(image_dir, [r[0] for r in test])
     return FakeDataset(
-        name="ImageNetV2", config="imagenetv2", folder=dataset_dir, image_dir=image_dir,
-        classnames=[name for _, name in IMAGENET_CLASSES], records={"test": test},
+        name=name, config=config, folder=dataset_dir, image_dir=image_dir,
+        classnames=[fake_imagenet_name(wnid) for wnid in wnids], records={"test": test},
+    )
+
+
+def build_imagenetv2(root: Path, with_split: bool = True) -> FakeDataset:
+    """imagenetv2/imagenetv2-matched-frequency-format-val/<label>/<hash>.jpeg and classnames.txt."""
+    return _imagenet_test_set(
+        root, name="ImageNetV2", config="imagenetv2", folder="imagenetv2",
+        image_folder="imagenetv2-matched-frequency-format-val", wnids=[wnid for wnid, _ in IMAGENET_CLASSES],
+        images=lambda label, _: [f"{label}/{label:02d}{i}f3a9c0d1e2b.jpeg" for i in range(3)],
     )
 
 
 def build_imagenet_sketch(root: Path, with_split: bool = True) -> FakeDataset:
     """imagenet-sketch/images/<wnid>/sketch_N.JPEG and classnames.txt."""
-    dataset_dir = root / "imagenet-sketch"
-    image_dir = dataset_dir / "images"
-    write_classnames(dataset_dir / "classnames.txt", [wnid for wnid, _ in IMAGENET_CLASSES])
-    test = [(f"{wnid}/sketch_{i}.JPEG", label, name)
-            for label, (wnid, name) in enumerate(IMAGENET_CLASSES) for i in range(3)]
-    _write_images(image_dir, [r[0] for r in test])
-    return FakeDataset(
-        name="ImageNetSketch", config="imagenet_sketch", folder=dataset_dir, image_dir=image_dir,
-        classnames=[name for _, name in IMAGENET_CLASSES], records={"test": test},
+    return _imagenet_test_set(
+        root, name="ImageNetSketch", config="imagenet_sketch", folder="imagenet-sketch", image_folder="images",
+        wnids=[wnid for wnid, _ in IMAGENET_CLASSES],
+        images=lambda _, wnid: [f"{wnid}/sketch_{i}.JPEG" for i in range(3)],
     )
 
 
-def _imagenet_subset(root: Path, *, name: str, config: str, folder: str, image_folder: str, wnids,
-                     image_name: Callable[[int], str]) -> FakeDataset:
-    """A 200-class ImageNet variant: every class folder with 2 images, a README.txt, classnames.txt."""
-    dataset_dir = root / folder
-    image_dir = dataset_dir / image_folder
-    # The real classnames.txt lists all 1,000 classes; a few beyond the subset stand for the rest.
-    write_classnames(dataset_dir / "classnames.txt", sorted({*wnids, *(w for w, _ in IMAGENET_CLASSES)}))
-    test = [(f"{wnid}/{image_name(i)}", label, fake_imagenet_name(wnid))
-            for label, wnid in enumerate(wnids) for i in range(2)]
-    _write_images(image_dir, [r[0] for r in test])
-    (image_dir / "README.txt").write_text("fake README beside the class folders\n", encoding="utf-8")
-    return FakeDataset(
-        name=name, config=config, folder=dataset_dir, image_dir=image_dir,
-        classnames=[fake_imagenet_name(wnid) for wnid in wnids], records={"test": test},
+def _imagenet_subset(root: Path, *, wnids, image_name: Callable[[int], str], **names: str) -> FakeDataset:
+    """A 200-class ImageNet variant: every class folder with 2 images, a README.txt, classnames.txt.
+
+    `names` are the name, config, folder and image_folder of `_imagenet_test_set`.
+    """
+    fake = _imagenet_test_set(
+        root, **names, wnids=wnids, images=lambda _, wnid: [f"{wnid}/{image_name(i)}" for i in range(2)],
+        # The real classnames.txt lists all 1,000 classes; a few beyond the subset stand for the rest.
+        listed=sorted({*wnids, *(w for w, _ in IMAGENET_CLASSES)}),
     )
+    (fake.image_dir / "README.txt").write_text("fake README beside the class folders\n", encoding="utf-8")
+    return fake
 
 
 def build_imagenet_a(root: Path, with_split: bool = True) -> FakeDataset:
@@ -502,3 +502,22 @@ def relative_records(items, image_dir) -> list[Record]:
     return sorted(
         (os.path.relpath(d.impath, image_dir).replace(os.sep, "/"), d.label, d.classname) for d in items
     )
+
+
+def fake_items(
+    image_dir: Path, counts, *, folder: str = "c{label}", file: str = "img_{i}.png",
+    classname: str = "class {label}",
+) -> list[Datum]:
+    """Empty image files `image_dir/<folder>/<file>` and their Datum items, `count` per (label, count).
+
+    `folder` and `classname` are formatted with the label, `file` with the image's index in its class.
+    """
+    items = []
+    for label, count in counts:
+        class_dir = image_dir / folder.format(label=label)
+        class_dir.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            path = class_dir / file.format(i=i)
+            path.touch()
+            items.append(Datum(impath=str(path), label=label, classname=classname.format(label=label)))
+    return items

@@ -4,24 +4,16 @@ from collections import Counter
 import pytest
 from yacs.config import CfgNode as CN
 
-from mopd.backend import Datum
+from fake_layouts import fake_items
 from mopd.data.dataset_splits import build_dataset_splits, prepare_dataset_splits
 
 
 def _make_split(image_dir, num_classes, counts):
     """Empty image files, `counts` = images per class for train, val, test."""
-    splits = []
-    for name, count in zip(("train", "val", "test"), counts):
-        items = []
-        for label in range(num_classes):
-            folder = image_dir / f"c{label}"
-            folder.mkdir(parents=True, exist_ok=True)
-            for i in range(count):
-                path = folder / f"{name}_{i}.png"
-                path.touch()
-                items.append(Datum(impath=str(path), label=label, classname=f"class {label}"))
-        splits.append(items)
-    return splits
+    return [
+        fake_items(image_dir, [(label, count) for label in range(num_classes)], file=f"{name}_{{i}}.png")
+        for name, count in zip(("train", "val", "test"), counts)
+    ]
 
 
 def _counts(items):

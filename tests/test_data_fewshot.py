@@ -6,22 +6,9 @@ from collections import Counter
 
 import pytest
 
-from mopd.backend import Datum
+from fake_layouts import fake_items
 from mopd.data import fewshot
 from mopd.data.fewshot import generate_fewshot, load_fewshot_cache, sample_fewshot_splits
-
-
-def _make_images(image_dir, per_class, prefix="img"):
-    """Create empty files image_dir/c<y>/<prefix>_<i>.png; labels in the order given."""
-    items = []
-    for label, count in per_class:
-        folder = image_dir / f"c{label}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(count):
-            path = folder / f"{prefix}_{i}.png"
-            path.touch()
-            items.append(Datum(impath=str(path), label=label, classname=f"class {label}"))
-    return items
 
 
 def _paths(items):
@@ -29,7 +16,7 @@ def _paths(items):
 
 
 def test_generate_fewshot_takes_exactly_num_shots_distinct_items_per_class(tmp_path):
-    data = _make_images(tmp_path, [(0, 10), (1, 7), (2, 5)])
+    data = fake_items(tmp_path, [(0, 10), (1, 7), (2, 5)])
     sampled = generate_fewshot(data, 5, random.Random(0))
     assert Counter(item.label for item in sampled) == {0: 5, 1: 5, 2: 5}
     assert len(set(_paths(sampled))) == 15
@@ -37,7 +24,7 @@ def test_generate_fewshot_takes_exactly_num_shots_distinct_items_per_class(tmp_p
 
 
 def test_generate_fewshot_equals_random_sample_per_label_in_first_appearance_order(tmp_path):
-    data = _make_images(tmp_path, [(2, 6), (0, 6), (1, 6)])
+    data = fake_items(tmp_path, [(2, 6), (0, 6), (1, 6)])
     groups = {label: [d for d in data if d.label == label] for label in (2, 0, 1)}
     rng = random.Random(7)
     expected = [item for label in (2, 0, 1) for item in rng.sample(groups[label], 3)]
@@ -45,14 +32,14 @@ def test_generate_fewshot_equals_random_sample_per_label_in_first_appearance_ord
 
 
 def test_generate_fewshot_is_deterministic_for_a_seed_and_differs_for_another(tmp_path):
-    data = _make_images(tmp_path, [(0, 30), (1, 30)])
+    data = fake_items(tmp_path, [(0, 30), (1, 30)])
     first = generate_fewshot(data, 4, random.Random(1))
     assert _paths(first) == _paths(generate_fewshot(data, 4, random.Random(1)))
     assert _paths(first) != _paths(generate_fewshot(data, 4, random.Random(2)))
 
 
 def test_generate_fewshot_keeps_every_item_of_a_small_class_and_warns(tmp_path, caplog):
-    data = _make_images(tmp_path, [(0, 8), (1, 2)])
+    data = fake_items(tmp_path, [(0, 8), (1, 2)])
     with caplog.at_level(logging.WARNING, logger="mopd.data.fewshot"):
         sampled = generate_fewshot(data, 4, random.Random(0))
     assert Counter(item.label for item in sampled) == {0: 4, 1: 2}
@@ -62,14 +49,14 @@ def test_generate_fewshot_keeps_every_item_of_a_small_class_and_warns(tmp_path, 
 
 @pytest.mark.parametrize("num_shots", [-1, 0])
 def test_generate_fewshot_with_non_positive_shots_returns_all_items(tmp_path, num_shots):
-    data = _make_images(tmp_path, [(0, 3), (1, 2)])
+    data = fake_items(tmp_path, [(0, 3), (1, 2)])
     assert _paths(generate_fewshot(data, num_shots, random.Random(0))) == _paths(data)
 
 
 def _split(tmp_path):
     image_dir = tmp_path / "images"
-    train = _make_images(image_dir, [(0, 20), (1, 20), (2, 3)], prefix="train")
-    val = _make_images(image_dir, [(0, 6), (1, 6), (2, 6)], prefix="val")
+    train = fake_items(image_dir, [(0, 20), (1, 20), (2, 3)], file="train_{i}.png")
+    val = fake_items(image_dir, [(0, 6), (1, 6), (2, 6)], file="val_{i}.png")
     return train, val, image_dir
 
 

@@ -65,14 +65,6 @@ def test_imagenet_class_folder_missing_from_classnames_file_is_named(tmp_path):
         build_reader(dataset_cfg(tmp_path, "imagenet"))
 
 
-def test_imagenet_missing_classnames_file_is_named(tmp_path):
-    fake = build_fake_dataset("imagenet", tmp_path)
-    (fake.folder / "classnames.txt").unlink()
-    expected = f"class-name file {fake.folder / 'classnames.txt'} does not exist"
-    with pytest.raises(FileNotFoundError, match=re.escape(expected)):
-        build_reader(dataset_cfg(tmp_path, "imagenet"))
-
-
 @pytest.mark.parametrize("config", VARIANTS)
 def test_variant_without_its_own_classnames_file_reads_the_imagenet_one(config, tmp_path):
     fake = build_fake_dataset(config, tmp_path)

@@ -1,12 +1,14 @@
 """The helpers the readers share: mopd.data.layout, mopd.data.annotations and mopd.data.class_splits."""
+import random
 import sys
 from collections import Counter
 
 import pytest
 
+from fake_layouts import fake_items
 from mopd.backend import Datum
 from mopd.data.annotations import load_mat, read_text_lines
-from mopd.data.class_splits import split_per_class
+from mopd.data.class_splits import split_class_folders, split_per_class, split_trainval
 from mopd.data.layout import list_files, list_subfolders, locate_dataset, read_class_folders
 
 
@@ -20,6 +22,10 @@ def _items(tmp_path, counts):
                 path.touch()
                 items.append(Datum(impath=str(path), label=label, classname=f"class {label}"))
     return items
+
+
+def _triples(items):
+    return [(item.impath, item.label, item.classname) for item in items]
 
 
 def test_split_per_class_cuts_each_class_into_rounded_fractions(tmp_path):
@@ -46,6 +52,53 @@ def test_split_per_class_refuses_a_class_too_small_to_split(tmp_path):
     items = _items(tmp_path, [10, 2])
     with pytest.raises(ValueError, match="class 1 \\('class 1'\\) has 2 item\\(s\\)"):
         split_per_class(items)
+
+
+def test_split_trainval_puts_round_n_times_p_val_of_each_class_in_val(tmp_path):
+    trainval = fake_items(tmp_path, enumerate([10, 7, 5]))
+    train, val = split_trainval(trainval, p_val=0.2, seed=3)
+    val_counts = [sum(item.label == y for item in val) for y in range(3)]
+    assert val_counts == [2, 1, 1]  # round(2.0), round(1.4), round(1.0)
+    assert sorted(_triples(train + val)) == sorted(_triples(trainval))
+    assert not set(_triples(train)) & set(_triples(val))
+
+
+def test_split_trainval_is_deterministic_for_a_seed_and_leaves_global_random_alone(tmp_path):
+    trainval = fake_items(tmp_path, enumerate([20, 20]))
+    random.seed(0)
+    before = random.getstate()
+    first = split_trainval(trainval, seed=1)
+    assert random.getstate() == before
+    again = split_trainval(trainval, seed=1)
+    other = split_trainval(trainval, seed=2)
+    assert _triples(first[1]) == _triples(again[1])
+    assert _triples(first[1]) != _triples(other[1])
+
+
+def test_split_trainval_rejects_a_class_too_small_for_a_val_image(tmp_path):
+    trainval = fake_items(tmp_path, enumerate([10, 2]))
+    with pytest.raises(ValueError, match="class 1 .* has 2 image"):
+        split_trainval(trainval, p_val=0.2)
+
+
+def test_split_class_folders_labels_sorted_folders_and_splits_each_class(tmp_path):
+    image_dir = tmp_path / "images"
+    for folder, count in (("zebra", 10), ("Faces", 10), ("ant", 4), ("BACKGROUND", 10)):
+        (image_dir / folder).mkdir(parents=True)
+        for i in range(count):
+            (image_dir / folder / f"{i}.jpg").touch()
+    (image_dir / "ant" / ".hidden").touch()
+    train, val, test = split_class_folders(
+        str(image_dir), ignored=["BACKGROUND"], new_cnames={"Faces": "face"}, seed=0
+    )
+    # sorted folders: Faces, ant, zebra; 10 images -> 5/2/3, 4 images -> 2/1/1
+    assert [sum(i.label == y for i in train) for y in range(3)] == [5, 2, 5]
+    assert [sum(i.label == y for i in val) for y in range(3)] == [2, 1, 2]
+    assert [sum(i.label == y for i in test) for y in range(3)] == [3, 1, 3]
+    assert {(i.label, i.classname) for i in train} == {(0, "face"), (1, "ant"), (2, "zebra")}
+    every = train + val + test
+    assert len({i.impath for i in every}) == 24
+    assert all(".hidden" not in i.impath and "BACKGROUND" not in i.impath for i in every)
 
 
 def test_class_folder_listing_is_sorted_and_skips_hidden_entries(tmp_path):

@@ -149,12 +149,16 @@ def test_split_file_listing_a_missing_image_names_it(tmp_path):
         build_reader(dataset_cfg(tmp_path, "dtd"))
 
 
-def test_fgvc_aircraft_missing_variant_list_is_named(tmp_path):
-    fake = build_fake_dataset("fgvc_aircraft", tmp_path)
-    (fake.folder / "images_variant_val.txt").unlink()
-    expected = f"val list {fake.folder / 'images_variant_val.txt'} does not exist"
+@pytest.mark.parametrize(
+    "config, file, what",
+    [("imagenet", "classnames.txt", "class-name file"), ("fgvc_aircraft", "images_variant_val.txt", "val list")],
+)
+def test_missing_class_list_or_split_list_is_named(config, file, what, tmp_path):
+    fake = build_fake_dataset(config, tmp_path)
+    (fake.folder / file).unlink()
+    expected = f"{what} {fake.folder / file} does not exist"
     with pytest.raises(FileNotFoundError, match=re.escape(expected)):
-        build_reader(dataset_cfg(tmp_path, "fgvc_aircraft"))
+        build_reader(dataset_cfg(tmp_path, config))
 
 
 def test_fgvc_aircraft_labels_follow_variants_txt_not_sorted_order(tmp_path):

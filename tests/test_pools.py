@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from mopd.data.catalog import get_entry
 from mopd.prompts.pools import (
     MIXED_TEMPLATES,
     POOL_NAMES,
@@ -13,20 +14,9 @@ from mopd.prompts.pools import (
     validate_pool,
 )
 from mopd.prompts.templates import IMAGENET_TEMPLATES
+from mopd.results.names import BENCHMARK_DATASETS
 
-ELEVEN_DATASETS = [
-    "ImageNet",
-    "Caltech101",
-    "OxfordPets",
-    "StanfordCars",
-    "OxfordFlowers",
-    "Food101",
-    "FGVCAircraft",
-    "SUN397",
-    "DescribableTextures",
-    "EuroSAT",
-    "UCF101",
-]
+ELEVEN_DATASETS = [get_entry(config).reader for config in BENCHMARK_DATASETS]  # DATASET.NAME of each
 DOMAIN_WORDS = {
     "OxfordPets": "pet",
     "OxfordFlowers": "flower",

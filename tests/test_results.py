@@ -14,21 +14,9 @@ from PIL import Image
 
 from mopd.results import build_report, parse_result_blocks, read_run_log, render
 from mopd.results.cli import main
+from mopd.results.names import BENCHMARK_DATASETS
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ELEVEN = [
-    "imagenet",
-    "caltech101",
-    "oxford_pets",
-    "stanford_cars",
-    "oxford_flowers",
-    "food101",
-    "fgvc_aircraft",
-    "sun397",
-    "dtd",
-    "eurosat",
-    "ucf101",
-]
 
 
 def dassl_block(accuracy: float, total: int = 1000, split: str = "test") -> str:
@@ -155,7 +143,7 @@ def test_single_seed_shows_mean_without_std(tmp_path):
 
 
 def test_average_row_is_hm_of_averages_not_average_of_hms(tmp_path):
-    pairs = {d: (60.0 + 3 * i, 90.0 - 4 * i) for i, d in enumerate(ELEVEN)}
+    pairs = {d: (60.0 + 3 * i, 90.0 - 4 * i) for i, d in enumerate(BENCHMARK_DATASETS)}
     for dataset, (base, new) in pairs.items():
         base2new_run(tmp_path, dataset, "MoPD", 1, base, new)
     base2new_run(tmp_path, "synthetic", "MoPD", 1, 10.0, 10.0)  # shown, but not one of the 11
@@ -175,7 +163,7 @@ def test_average_row_is_hm_of_averages_not_average_of_hms(tmp_path):
 
 
 def test_average_row_names_the_missing_datasets(tmp_path):
-    for dataset in ELEVEN:
+    for dataset in BENCHMARK_DATASETS:
         if dataset not in ("eurosat", "ucf101"):
             base2new_run(tmp_path, dataset, "KgCoOp", 1, 80.0, 70.0)
     finished_run(tmp_path, "base2new", "train_base", "ucf101", "KgCoOp", 1, 80.0)  # base without new
@@ -246,7 +234,7 @@ def test_directory_outside_the_layout_is_reported(tmp_path):
 def test_cross_dataset_source_targets_and_average_over_ten(tmp_path):
     for seed, source in [(1, 70.0), (2, 72.0)]:
         finished_run(tmp_path, "cross_dataset", "train", "imagenet", "MoPD", seed, source)
-        for i, dataset in enumerate(ELEVEN[1:]):
+        for i, dataset in enumerate(BENCHMARK_DATASETS[1:]):
             finished_run(tmp_path, "cross_dataset", "test", dataset, "MoPD", seed, 40.0 + i + seed)
     report = build_report(str(tmp_path))
     assert entry(report, protocol="cross_dataset", metric="source").value == pytest.approx(71.0)

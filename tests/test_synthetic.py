@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from fake_layouts import build_reader, dataset_cfg
 from mopd.data import synthetic
 from mopd.data.synthetic import CLASSES, generate_synthetic_dataset
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = dict(num_classes=5, train_per_class=6, val_per_class=3, test_per_class=2)
 
 
@@ -137,25 +137,6 @@ def data_root(tmp_path_factory):
     return root
 
 
-def _cfg(root, num_shots=-1, subsample="all", seed=1):
-    from mopd.config import get_cfg
-
-    cfg = get_cfg()
-    cfg.merge_from_file(os.path.join(REPO, "configs", "datasets", "synthetic.yaml"))
-    cfg.DATASET.ROOT = str(root)
-    cfg.DATASET.NUM_SHOTS = num_shots
-    cfg.DATASET.SUBSAMPLE_CLASSES = subsample
-    cfg.SEED = seed
-    return cfg
-
-
-def _build(cfg):
-    import datasets  # noqa: F401  (registers every dataset)
-    from mopd.backend import DATASET_REGISTRY
-
-    return DATASET_REGISTRY.get(cfg.DATASET.NAME)(cfg)
-
-
 @pytest.mark.parametrize(
     "subsample, num_shots, classnames, per_class",
     [
@@ -170,7 +151,7 @@ def _build(cfg):
 def test_synthetic_dataset_has_the_right_classes_and_counts(
     data_root, subsample, num_shots, classnames, per_class
 ):
-    dataset = _build(_cfg(data_root, num_shots=num_shots, subsample=subsample))
+    dataset = build_reader(dataset_cfg(data_root, "synthetic", shots=num_shots, subsample=subsample))
     assert dataset.num_classes == len(classnames)
     assert dataset.classnames == classnames
     for split, count in zip((dataset.train_x, dataset.val, dataset.test), per_class):
@@ -181,22 +162,22 @@ def test_synthetic_dataset_has_the_right_classes_and_counts(
 
 
 def test_synthetic_few_shot_train_set_depends_on_the_seed(data_root):
-    seed1 = _build(_cfg(data_root, num_shots=2, seed=1)).train_x
-    again = _build(_cfg(data_root, num_shots=2, seed=1)).train_x
-    seed2 = _build(_cfg(data_root, num_shots=2, seed=2)).train_x
+    seed1 = build_reader(dataset_cfg(data_root, "synthetic", shots=2, seed=1)).train_x
+    again = build_reader(dataset_cfg(data_root, "synthetic", shots=2, seed=1)).train_x
+    seed2 = build_reader(dataset_cfg(data_root, "synthetic", shots=2, seed=2)).train_x
     assert [i.impath for i in seed1] == [i.impath for i in again]
     assert [i.impath for i in seed1] != [i.impath for i in seed2]
 
 
 def test_synthetic_dataset_without_data_says_how_to_generate_it(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"python -m mopd.data.synthetic --root {tmp_path}"):
-        _build(_cfg(tmp_path))
+        build_reader(dataset_cfg(tmp_path, "synthetic"))
 
 
 def test_synthetic_dataset_with_a_deleted_image_names_it(tmp_path):
     folder = generate_synthetic_dataset(str(tmp_path), **SMALL)
-    _build(_cfg(tmp_path, num_shots=2))
+    build_reader(dataset_cfg(tmp_path, "synthetic", shots=2))
     victim = os.path.join(folder, "images", "sunflower", "sunflower_0003.png")
     os.remove(victim)
     with pytest.raises(FileNotFoundError, match="sunflower_0003.png"):
-        _build(_cfg(tmp_path, num_shots=2))
+        build_reader(dataset_cfg(tmp_path, "synthetic", shots=2))

@@ -3,31 +3,17 @@ import logging
 
 import pytest
 
+from mopd.data.catalog import get_entry
 from mopd.prompts.templates import (
     DEFAULT_TEMPLATE,
     HAND_CRAFTED_TEMPLATES,
     IMAGENET_TEMPLATES,
     hand_crafted_template,
 )
+from mopd.results.names import BENCHMARK_DATASETS, DG_VARIANTS
 
-DATASETS = [
-    "ImageNet",
-    "Caltech101",
-    "OxfordPets",
-    "StanfordCars",
-    "OxfordFlowers",
-    "Food101",
-    "FGVCAircraft",
-    "SUN397",
-    "DescribableTextures",
-    "EuroSAT",
-    "UCF101",
-    "ImageNetV2",
-    "ImageNetSketch",
-    "ImageNetA",
-    "ImageNetR",
-    "Synthetic",
-]
+# DATASET.NAME of every dataset: the 11 benchmarks, the 4 ImageNet variants and the synthetic one.
+DATASETS = [get_entry(config).reader for config in BENCHMARK_DATASETS + DG_VARIANTS] + ["Synthetic"]
 
 
 @pytest.mark.parametrize("dataset", DATASETS)

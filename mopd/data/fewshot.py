@@ -4,10 +4,10 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections import defaultdict
 from typing import Sequence
 
 from mopd.backend import Datum
+from mopd.data.class_splits import group_by_label
 from mopd.data.io import read_json, write_json_atomic
 from mopd.data.splits import from_records, to_records
 
@@ -24,13 +24,9 @@ def generate_fewshot(data: Sequence[Datum], num_shots: int, rng: random.Random) 
     """
     if num_shots < 1:
         return list(data)
-    by_label: dict[int, list[Datum]] = defaultdict(list)
-    for item in data:
-        by_label[item.label].append(item)
-
     sampled: list[Datum] = []
     short: list[str] = []
-    for label, items in by_label.items():
+    for label, items in group_by_label(data).items():
         if len(items) >= num_shots:
             sampled.extend(rng.sample(items, num_shots))
         else:

@@ -1,9 +1,10 @@
 """Finding a dataset's files under DATASET.ROOT, with one message format for whatever is missing.
 
-Readers in `datasets/` locate their folder with `locate_dataset`, require the files they read
-(`DatasetLocation.require_dir` / `require_file`) and read CoOp's split file with
-`read_or_create_split`. Every missing-data error names the missing path, the data root, the
-section of CoOp's DATASETS.md to follow and the `python -m mopd.data check` command.
+The readers in `datasets/` (through their base classes in `mopd.data.readers`) locate their
+folder with `locate_dataset`, require the files they read (`DatasetLocation.require_dir` /
+`require_file`) and read CoOp's split file with `read_or_create_split`. Every missing-data error
+names the missing path, the data root, the section of CoOp's DATASETS.md to follow and the
+`python -m mopd.data check` command.
 """
 from __future__ import annotations
 
