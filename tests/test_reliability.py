@@ -26,11 +26,14 @@ def data_root(tmp_path_factory) -> str:
     return str(root)
 
 
-def _args(data_root: str, out: str, *extra: str, trainer: str = "MoPD", cfg_file: str = MOPD_CFG) -> list[str]:
+def _args(
+    data_root: str, out: str, *extra: str, trainer: str = "MoPD", cfg_file: str = MOPD_CFG, flags: tuple = ()
+) -> list[str]:
+    """train.py arguments: flags first, then the config overrides (`extra` last)."""
     return [
         "--root", data_root, "--seed", "1", "--trainer", trainer,
         "--dataset-config-file", config("datasets", "synthetic.yaml"), "--config-file", cfg_file,
-        "--output-dir", out, *TINY, "DATASET.NUM_SHOTS", "4", "DATASET.SUBSAMPLE_CLASSES", "base",
+        "--output-dir", out, *flags, *TINY, "DATASET.NUM_SHOTS", "4", "DATASET.SUBSAMPLE_CLASSES", "base",
         "TRAINER.COOP.PREC", "fp32", "DATALOADER.TRAIN_X.BATCH_SIZE", "4", *extra,
     ]
 
@@ -95,7 +98,7 @@ def _snapshot(directory: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def finished_run(data_root, tmp_path_factory) -> str:
     out = str(tmp_path_factory.mktemp("finished") / "run")
-    run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "1"), "builtin", out + "_cwd" if False else os.path.dirname(out))
+    run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "1"), "builtin", os.path.dirname(out))
     return out
 
 
@@ -115,7 +118,7 @@ def _bad_input_cases(data_root: str, tmp: str, finished: str) -> dict[str, tuple
     return {
         "missing data root": (_args(missing_root, os.path.join(tmp, "a")), (missing_root, "python -m mopd.data.synthetic")),
         "unknown trainer": (
-            [*_args(data_root, os.path.join(tmp, "b"))[:-0 or None], "--trainer", "MoPDD"],
+            _args(data_root, os.path.join(tmp, "b"), trainer="MoPDD"),
             ("unknown trainer 'MoPDD'", "Did you mean 'MoPD'", "CoCoOp"),
         ),
         "unknown dataset": (_args(data_root, os.path.join(tmp, "c"), "DATASET.NAME", "Caltech"), ("unknown dataset 'Caltech'", "Caltech101")),
@@ -129,20 +132,21 @@ def _bad_input_cases(data_root: str, tmp: str, finished: str) -> dict[str, tuple
         "TOP_K above the pool": (_args(data_root, os.path.join(tmp, "g"), "TRAINER.MOPD.TOP_K", "13"), ("TOP_K=13", "12")),
         "negative loss weight": (_args(data_root, os.path.join(tmp, "h"), "TRAINER.MOPD.W2", "-0.1"), ("W2=-0.1", ">= 0")),
         "eval without checkpoint": (
-            [*_args(data_root, os.path.join(tmp, "i")), "--eval-only"], ("--eval-only needs --model-dir",),
+            _args(data_root, os.path.join(tmp, "i"), flags=("--eval-only",)), ("--eval-only needs --model-dir",),
         ),
         "eval of a missing epoch": (
-            [*_args(data_root, os.path.join(tmp, "j")), "--eval-only", "--model-dir", finished, "--load-epoch", "7"],
+            _args(data_root, os.path.join(tmp, "j"), flags=("--eval-only", "--model-dir", finished, "--load-epoch", "7")),
             ("model.pth.tar-7", "['1']"),
         ),
         "checkpoint of another context length": (
-            [*_args(data_root, os.path.join(tmp, "k"), "TRAINER.COOP.CTX_INIT", "a photo of a big"),
-             "--eval-only", "--model-dir", finished, "--load-epoch", "1"],
+            _args(data_root, os.path.join(tmp, "k"), "TRAINER.COOP.CTX_INIT", "a photo of a big",
+                  flags=("--eval-only", "--model-dir", finished, "--load-epoch", "1")),
             ("does not fit model",),
         ),
         "checkpoint of another trainer": (
-            [*_args(data_root, os.path.join(tmp, "l"), trainer="CoCoOp", cfg_file=config("trainers", "CoCoOp", "vit_b16_c4_ep10_batch1_ctxv1.yaml")),
-             "--eval-only", "--model-dir", finished, "--load-epoch", "1"],
+            _args(data_root, os.path.join(tmp, "l"), trainer="CoCoOp",
+                  cfg_file=config("trainers", "CoCoOp", "vit_b16_c4_ep10_batch1_ctxv1.yaml"),
+                  flags=("--eval-only", "--model-dir", finished, "--load-epoch", "1")),
             ("does not fit model",),
         ),
         "CLIP weights missing": (

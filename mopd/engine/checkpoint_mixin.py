@@ -109,7 +109,8 @@ class CheckpointMixin:
             try:
                 self._models[name].load_state_dict(state_dict)
             except RuntimeError as err:
+                detail = " ".join(str(err).split())  # torch's message spans several indented lines
                 raise ValueError(
-                    f'Checkpoint "{model_path}" does not fit model "{name}": {err}. It was probably written '
+                    f'Checkpoint "{model_path}" does not fit model "{name}": {detail}. It was probably written '
                     "with another trainer, backbone or dataset; point to the matching output directory"
                 ) from err
