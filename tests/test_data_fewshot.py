@@ -55,7 +55,7 @@ def test_generate_fewshot_with_non_positive_shots_returns_all_items(tmp_path, nu
 
 def _split(tmp_path):
     image_dir = tmp_path / "images"
-    train = fake_items(image_dir, [(0, 20), (1, 20), (2, 3)], file="train_{i}.png")
+    train = fake_items(image_dir, [(0, 20), (1, 20), (2, 8)], file="train_{i}.png")
     val = fake_items(image_dir, [(0, 6), (1, 6), (2, 6)], file="val_{i}.png")
     return train, val, image_dir
 
@@ -66,7 +66,7 @@ def test_sample_fewshot_splits_samples_shots_and_min_shots_4_for_val_into_a_json
     ft, fv = sample_fewshot_splits(
         train, val, num_shots=8, seed=1, fewshot_dir=str(fewshot_dir), image_dir=str(image_dir)
     )
-    assert Counter(i.label for i in ft) == {0: 8, 1: 8, 2: 3}
+    assert Counter(i.label for i in ft) == {0: 8, 1: 8, 2: 8}
     assert Counter(i.label for i in fv) == {0: 4, 1: 4, 2: 4}
     cache = json.loads((fewshot_dir / "shot_8-seed_1.json").read_text())
     assert cache["train"] == [[os.path.relpath(i.impath, image_dir), i.label, i.classname] for i in ft]
@@ -127,3 +127,10 @@ def test_sample_fewshot_splits_without_val_samples_and_caches_train_only(tmp_pat
     assert json.loads((tmp_path / "fs" / "shot_2-seed_1.json").read_text())["val"] is None
     ct, cv = sample_fewshot_splits(train, None, **kwargs)
     assert cv is None and _paths(ct) == _paths(ft)
+
+
+def test_more_shots_than_the_smallest_training_class_is_refused_before_anything_is_cached(tmp_path):
+    items = fake_items(tmp_path, [(0, 5), (1, 3)])
+    with pytest.raises(ValueError, match=r"NUM_SHOTS=4 .*'class 1' \(3 images\); set DATASET.NUM_SHOTS to at most 3"):
+        sample_fewshot_splits(items, None, num_shots=4, seed=1, fewshot_dir=str(tmp_path / "fs"), image_dir=str(tmp_path))
+    assert not (tmp_path / "fs").exists()

@@ -80,6 +80,16 @@ def _check_cache_matches(cached: Sequence[Datum], current: Sequence[Datum], path
             )
 
 
+def _check_enough_shots(train: Sequence[Datum], num_shots: int) -> None:
+    """Raise ValueError when a training class has fewer than `num_shots` images."""
+    smallest = min(group_by_label(train).values(), key=len)
+    if len(smallest) < num_shots:
+        raise ValueError(
+            f"DATASET.NUM_SHOTS={num_shots} is more than the training split holds for class "
+            f"{smallest[0].classname!r} ({len(smallest)} images); set DATASET.NUM_SHOTS to at most {len(smallest)}"
+        )
+
+
 def sample_fewshot_splits(
     train: Sequence[Datum],
     val: Sequence[Datum] | None,
@@ -108,6 +118,7 @@ def sample_fewshot_splits(
             _check_cache_matches(cached_val, val, path, "val")
         return cached_train, cached_val
 
+    _check_enough_shots(train, num_shots)
     logger.info("Creating a %d-shot dataset (seed %d)", num_shots, seed)
     rng = random.Random(seed)
     fewshot_train = generate_fewshot(train, num_shots, rng)
