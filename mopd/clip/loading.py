@@ -136,7 +136,8 @@ def _cached_or_downloaded(backbone: Backbone, download_root: str | None) -> str:
 
 def _build_from_file(file: str, backbone: Backbone) -> CLIP:
     logger.info("Loading CLIP %s weights from %s", backbone.name, file)
-    model = build_model(dict(_read_state_dict(file)))
+    with torch.random.fork_rng(devices=[]):  # build_model initialises randomly before loading: keep the seed
+        model = build_model(dict(_read_state_dict(file)))
     _check_architecture(model, backbone, file)
     return model
 
