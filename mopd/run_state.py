@@ -1,4 +1,4 @@
-"""What a run leaves behind to say how far it got: the finished marker and per-epoch seeds."""
+"""Run bookkeeping: the finished marker, per-epoch seeds and per-epoch means of the logged values."""
 from __future__ import annotations
 
 import json
@@ -29,3 +29,21 @@ def read_finished_marker(output_dir: str) -> dict | None:
         return None
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+class RunningMeans:
+    """Sample-weighted means of named values over an epoch."""
+
+    def __init__(self) -> None:
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def add(self, values: dict[str, float], n: int) -> None:
+        """Add the values of one batch of `n` samples."""
+        for name, value in values.items():
+            self._sums[name] = self._sums.get(name, 0.0) + value * n
+        self._count += n
+
+    def means(self) -> dict[str, float]:
+        """The mean of each value so far (empty before the first batch)."""
+        return {name: total / self._count for name, total in self._sums.items()} if self._count else {}

@@ -18,7 +18,7 @@ from mopd.backend import (
 from mopd.clip.loading import build_clip
 from mopd.methods.class_text_features import encode_class_prompts
 from mopd.precision import NonFiniteGuard, PrecisionPolicy
-from mopd.run_state import epoch_seed, read_finished_marker, write_finished_marker
+from mopd.run_state import RunningMeans, epoch_seed, read_finished_marker, write_finished_marker
 from mopd.prompts.prompt_learner import PromptLearner
 from mopd.prompts.prompted_clip import PromptedCLIP, PromptedOutput
 from mopd.prompts.templates import hand_crafted_template
@@ -108,6 +108,15 @@ class CoOp(TrainerX):
         super().before_epoch()
         if self.cfg.SEED >= 0:
             set_random_seed(epoch_seed(self.cfg.SEED, self.epoch))
+        self.epoch_means = RunningMeans()
+
+    def after_epoch(self) -> None:
+        """Log the epoch's mean of every loss part (and accuracy), to log.txt and tensorboard."""
+        means = self.epoch_means.means()
+        logger.info("epoch %d means: %s", self.epoch + 1, " ".join(f"{k} {v:.4f}" for k, v in means.items()))
+        for name, value in means.items():
+            self.write_scalar(f"train_epoch/{name}", value, self.epoch + 1)
+        super().after_epoch()
 
     def after_train(self) -> None:
         super().after_train()
@@ -127,6 +136,7 @@ class CoOp(TrainerX):
         self.backward_and_update(losses)
         summary = {name: value.item() for name, value in losses.items()}
         summary["acc"] = compute_accuracy(output.logits, label)[0].item()
+        self.epoch_means.add(summary, n=label.shape[0])
         if (self.batch_idx + 1) == self.num_batches:
             self.update_lr()
         return summary
