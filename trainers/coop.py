@@ -16,13 +16,13 @@ from mopd.backend import (
     set_random_seed,
 )
 from mopd.clip.loading import build_clip
+from mopd.config_checks import check_coop_cfg
 from mopd.methods.class_text_features import encode_class_prompts
 from mopd.precision import NonFiniteGuard, PrecisionPolicy
-from mopd.run_state import RunningMeans, epoch_seed, read_finished_marker, write_finished_marker
 from mopd.prompts.prompt_learner import PromptLearner
 from mopd.prompts.prompted_clip import PromptedCLIP, PromptedOutput
 from mopd.prompts.templates import hand_crafted_template
-from mopd.config_checks import check_coop_cfg
+from mopd.run_state import RunningMeans, epoch_seed, read_finished_marker, write_finished_marker
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +92,9 @@ class CoOp(TrainerX):
             return encode_class_prompts(text_encoder, [template], self.dm.dataset.classnames)[0]
 
     def train(self) -> None:
-        """Train, unless a finished run is already in OUTPUT_DIR (then say so and do nothing)."""
+        """Train, unless a run of as many epochs finished in OUTPUT_DIR (then say so and do nothing)."""
         marker = read_finished_marker(self.output_dir)
-        if marker is not None:
+        if marker is not None and marker["epochs"] == self.max_epoch:
             logger.info("A finished run is already in %s (%s); nothing to do", self.output_dir, marker)
             return
         super().train()
