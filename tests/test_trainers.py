@@ -118,6 +118,7 @@ def test_a_non_finite_loss_skips_the_update_and_training_goes_on(data_root, tmp_
     trainer.compute_losses = nan_on_first_batch
     ctx_before = trainer.model.prompt_learner.ctx.detach().clone()
     trainer.batch_idx, trainer.num_batches, trainer.epoch = 0, 3, 0
+    trainer.before_epoch()
     batches = iter(trainer.train_loader_x)
     with caplog.at_level(logging.WARNING):
         trainer.forward_backward(next(batches))
