@@ -191,6 +191,23 @@ def test_corrupt_image_is_named_and_earlier_checkpoints_are_kept(data_root, tmp_
     _fails(_args(str(root), out), str(tmp_path), "cannot", ".png")
 
 
+def test_incomplete_dataset_folder_and_split_mismatch_are_named(data_root, tmp_path):
+    import shutil
+
+    incomplete = tmp_path / "incomplete"
+    shutil.copytree(data_root, incomplete)
+    (incomplete / "synthetic" / "split_synthetic.json").unlink()
+    _fails(_args(str(incomplete), str(tmp_path / "a")), str(tmp_path), "split_synthetic.json does not exist",
+           "python -m mopd.data.synthetic")
+
+    mismatched = tmp_path / "mismatched"
+    shutil.copytree(data_root, mismatched)
+    missing = sorted((mismatched / "synthetic" / "images").rglob("*.png"))[0]
+    missing.unlink()
+    _fails(_args(str(mismatched), str(tmp_path / "b")), str(tmp_path), missing.name)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 def test_disk_full_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     from mopd.engine import checkpoint
 
