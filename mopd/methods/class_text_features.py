@@ -1,29 +1,26 @@
 """Text features of hand-written class prompts: the one place that encodes "template x class name".
 
 Zero-shot CLIP, KgCoOp, ProGrad and the MoPD teacher bank all build their fixed text features here.
+All P*C prompts are sorted by length and encoded in chunks of similar length, so every chunk is cut
+to its own longest prompt (a chunk per template would be cut to that template's longest class name).
 """
 from __future__ import annotations
 
 import itertools
 import logging
-from typing import Protocol, Sequence
+from typing import Sequence
 
 import clip
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mopd.clip.text_encoder import TokenTextEncoder, encode_text_chunked
+
 logger = logging.getLogger(__name__)
 
 # Prompts per text-encoder call: 1000 classes x 80 templates run as 80 calls of bounded memory.
 DEFAULT_CHUNK_SIZE = 1000
-
-
-class TokenTextEncoder(Protocol):
-    """A frozen CLIP text encoder that maps token ids to unnormalised text features."""
-
-    def encode_tokens(self, tokenized: Tensor) -> Tensor:
-        """Encode token ids (N, context length) into text features (N, D)."""
 
 
 def _encoder_device(text_encoder: TokenTextEncoder) -> torch.device:
@@ -62,7 +59,7 @@ def encode_class_prompts(
         text_encoder: frozen encoder with `encode_tokens`; its device and dtype are kept.
         templates: P templates, each with one `{}`.
         classnames: C class names; underscores become spaces.
-        chunk_size: at most this many prompts are tokenized and encoded at once.
+        chunk_size: at most this many prompts are encoded at once (grouped by length, not by template).
 
     Returns:
         (P, C, D) features without gradient, unit norm along D.
@@ -79,11 +76,8 @@ def encode_class_prompts(
     logger.info(
         "Encoding %d templates x %d classes = %d class prompts", len(templates), len(classnames), len(prompts)
     )
-    chunks = []
-    for start in range(0, len(prompts), chunk_size):
-        tokens = _tokenize(prompts[start : start + chunk_size]).to(device)
-        features = text_encoder.encode_tokens(tokens)
-        # Normalise in fp32 so fp16 features are rounded once, after the division.
-        chunks.append(F.normalize(features.float(), dim=-1).to(features.dtype))
-    features = torch.cat(chunks)  # (P*C, D), template-major
+    tokens = _tokenize(prompts).to(device)  # (P*C, L), template-major
+    features = encode_text_chunked(text_encoder, tokens, chunk_size)  # (P*C, D), in input order
+    # Normalise in fp32 so fp16 features are rounded once, after the division.
+    features = F.normalize(features.float(), dim=-1).to(features.dtype)
     return features.view(len(templates), len(classnames), features.shape[-1])
