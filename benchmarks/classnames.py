@@ -40,7 +40,8 @@ _LONG_TAILS = (
     "that lays eggs and eats termites",
     "of the salt marshes near the coast",
 )
-# Share of names that are long descriptions (ImageNet has a few such names among a thousand).
+# Share of draws that are long descriptions; short names are drawn again when repeated, so about 8 % of
+# the names end up long (79 of 1000).
 LONG_NAME_SHARE = 0.05
 LONG_NAME_TOKENS = (8, 15)
 
@@ -56,7 +57,10 @@ def name_token_count(name: str) -> int:
 
 
 def benchmark_classnames(num_classes: int, seed: int = 0) -> list[str]:
-    """Return `num_classes` distinct names: about 5% long (8-15 tokens), the rest 1-3 words, fixed by `seed`."""
+    """Return `num_classes` distinct names: about 8 % long (8-15 tokens), the rest 1-3 words, fixed by `seed`.
+
+    The first n names are the same for every `num_classes` >= n.
+    """
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
     rng = random.Random(seed)

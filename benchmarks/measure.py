@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import threading
 import time
 from contextlib import contextmanager
@@ -51,11 +50,6 @@ def current_rss_bytes() -> int:
         return int(statm.read().split()[1]) * _PAGE_SIZE
 
 
-def lifetime_peak_rss_mb() -> float:
-    """Highest resident set size this process has had (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 class PeakMemory:
     """Peak memory over a block: resident memory sampled by a thread (CPU) or max_memory_allocated (CUDA).
 
@@ -67,7 +61,6 @@ class PeakMemory:
         self.device = device
         self.interval_s = interval_s
         self.peak_bytes = 0
-        self.start_bytes = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -76,18 +69,12 @@ class PeakMemory:
         """The peak in MiB."""
         return self.peak_bytes / MB
 
-    @property
-    def start_mb(self) -> float:
-        """The reading at entry in MiB (CUDA: memory allocated then)."""
-        return self.start_bytes / MB
-
     def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
-            self.start_bytes = torch.cuda.memory_allocated(self.device)
             return self
-        self.start_bytes = self.peak_bytes = current_rss_bytes()
+        self.peak_bytes = current_rss_bytes()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self

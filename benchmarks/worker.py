@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from classnames import benchmark_classnames
-from measure import PeakMemory, count_text_tokens, lifetime_peak_rss_mb, stopwatch
+from measure import PeakMemory, count_text_tokens, stopwatch
 from mopd.precision import PrecisionPolicy
 from setups import MethodSettings, MethodSetup, TokenFigures, build_setup, evaluate, train_step, training_prompt_tokens
 
@@ -55,9 +55,6 @@ def run_job(job: Job, clips: tuple[nn.Module, nn.Module] | None = None) -> dict[
         gc.collect()
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    if device.type == "cpu" and clips is None:
-        for result in results.values():
-            result["process_peak_rss_mb"] = round(lifetime_peak_rss_mb(), 1)
     return results
 
 
@@ -111,7 +108,6 @@ def _measure_training(setup: MethodSetup, job: Job, resolution: int, generator: 
         "train_step_s": elapsed.wall_s / job.timed_steps,
         "train_step_cpu_s": elapsed.cpu_s / job.timed_steps,
         "train_peak_mem_mb": round(memory.peak_mb, 1),
-        "mem_before_train_mb": round(memory.start_mb, 1),
         "train_tokens": tokens.as_dict(),
     }
 
