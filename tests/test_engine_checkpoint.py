@@ -142,6 +142,38 @@ def test_resume_model_if_exist_restores_state_and_returns_saved_epoch(tmp_path):
     assert _Holder(seed=2).resume_model_if_exist(str(tmp_path / "empty")) == 0
 
 
+class _StatefulHolder(_Holder):
+    """A trainer with state besides its models (as MoPD's gate selection counts)."""
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.counts = torch.zeros(3, dtype=torch.long)
+        self.restored = None
+
+    def training_state(self):
+        return {"counts": self.counts.clone()}
+
+    def restore_training_state(self, state):
+        self.restored = state
+
+
+def test_training_state_is_saved_with_the_models_and_handed_back_on_resume(tmp_path):
+    first = _StatefulHolder(seed=0)
+    first.counts += torch.tensor([4, 0, 7])
+    first.save_model(epoch=0, directory=str(tmp_path))
+    first.counts += 1
+    first.save_model(epoch=1, directory=str(tmp_path))
+
+    second = _StatefulHolder(seed=1)
+    assert second.resume_model_if_exist(str(tmp_path)) == 2
+    assert torch.equal(second.restored["counts"], torch.tensor([5, 1, 8]))
+
+    _Holder(seed=0).save_model(epoch=2, directory=str(tmp_path))  # a trainer without extra state
+    third = _StatefulHolder(seed=1)
+    assert third.resume_model_if_exist(str(tmp_path)) == 3
+    assert third.restored == {}
+
+
 def test_load_model_reads_best_or_epoch_and_names_available_epochs(tmp_path):
     saved = _Holder(seed=0)
     saved.save_model(epoch=0, directory=str(tmp_path))

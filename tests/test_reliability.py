@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -66,6 +67,13 @@ def test_run_killed_mid_training_resumes_to_the_same_prompt_and_accuracy(data_ro
     assert torch.equal(got["state_dict"]["ctx"], expected["state_dict"]["ctx"])
     assert torch.equal(got["state_dict"]["gate.weight"], expected["state_dict"]["gate.weight"])
     assert _accuracy_lines(resumed.stdout) == _accuracy_lines(uninterrupted.stdout)
+    # The gate's selection counts of the epochs before the kill come back from the checkpoint.
+    assert _gate_stats(killed) == _gate_stats(whole)
+
+
+def _gate_stats(out: str) -> dict:
+    with open(os.path.join(out, "gate_stats.json")) as fh:
+        return json.load(fh)
 
 
 def _accuracy_lines(stdout: str) -> list[str]:

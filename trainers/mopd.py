@@ -35,6 +35,12 @@ class MoPD(CoOp):
         self.templates = load_teacher_pool(mopd.POOL, cfg.DATASET.NAME, mopd.POOL_FILE)
         check_mopd_cfg(cfg, len(self.templates))
 
+    def build_model(self) -> None:
+        super().build_model()
+        shape = (len(self.dm.dataset.classnames), len(self.templates))
+        self.tally = SelectionTally(*shape)  # all epochs so far, kept in the checkpoints for resuming
+        self._epoch_tally = SelectionTally(*shape)
+
     def build_extra_modules(self, clip_model: nn.Module) -> dict[str, nn.Module]:
         embed_dim = clip_model.text_projection.shape[1]
         gate = PromptGate(embed_dim, len(self.templates), self.cfg.TRAINER.MOPD.TOP_K, dtype=clip_model.dtype)
@@ -62,8 +68,6 @@ class MoPD(CoOp):
         with torch.no_grad(), self.precision.autocast():
             self.teacher_bank = TeacherBank.from_text_encoder(self.model.text_encoder, self.templates, classnames)
         logger.info("Teacher bank: %d prompts x %d classes", len(self.templates), len(classnames))
-        self.tally = SelectionTally(len(classnames), len(self.templates))
-        self._epoch_tally = SelectionTally(len(classnames), len(self.templates))
 
     def compute_losses(self, output: PromptedOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:
         mopd = self.cfg.TRAINER.MOPD
@@ -74,6 +78,18 @@ class MoPD(CoOp):
         total = mopd_total_loss(terms, mopd.W, mopd.W2)
         return {"loss": total, "ce": terms.ce, "mpd": terms.mpd, "mps": terms.mps}
 
+    def training_state(self) -> dict:
+        return {"gate_selection_counts": self.tally.per_class.clone()}
+
+    def restore_training_state(self, state: dict) -> None:
+        counts = state.get("gate_selection_counts")
+        if counts is None or counts.shape != self.tally.per_class.shape:
+            logger.warning("The checkpoint holds no gate selection counts for %s classes x %s prompts; "
+                           "gate_stats.json will count only the epochs trained from now on",
+                           *self.tally.per_class.shape)
+            return
+        self.tally.per_class.copy_(counts)
+
     def after_epoch(self) -> None:
         frequencies = self._epoch_tally.frequencies()
         shares = " ".join(f"{i}:{share:.2f}" for i, share in enumerate(frequencies.tolist()))
@@ -81,7 +97,7 @@ class MoPD(CoOp):
         for i, share in enumerate(frequencies.tolist()):
             self.write_scalar(f"train/selection/prompt_{i}", share, self.epoch)
         self.tally.per_class += self._epoch_tally.per_class
-        self._epoch_tally = SelectionTally(*self.tally.per_class.shape)
+        self._epoch_tally.per_class.zero_()
         super().after_epoch()
 
     def after_train(self) -> None:

@@ -131,6 +131,16 @@ def resume_from_checkpoint(
     Returns:
         The epoch to start from (the stored `epoch`, i.e. the number of finished epochs).
     """
+    return int(restore_latest_checkpoint(fdir, model, optimizer, scheduler)["epoch"])
+
+
+def restore_latest_checkpoint(
+    fdir: str,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any | None = None,
+) -> dict[str, Any]:
+    """`resume_from_checkpoint`, returning the whole loaded checkpoint (epoch, training state, ...)."""
     latest_file = osp.join(fdir, LATEST_FILE)
     if not osp.isfile(latest_file):
         raise FileNotFoundError(
@@ -149,9 +159,8 @@ def resume_from_checkpoint(
     if scheduler is not None and checkpoint.get("scheduler") is not None:
         scheduler.load_state_dict(checkpoint["scheduler"])
         logger.info("Loaded scheduler")
-    start_epoch = int(checkpoint["epoch"])
-    logger.info("Previous epoch: %d", start_epoch)
-    return start_epoch
+    logger.info("Previous epoch: %d", int(checkpoint["epoch"]))
+    return checkpoint
 
 
 def load_pretrained_weights(model: nn.Module, weight_path: str) -> None:

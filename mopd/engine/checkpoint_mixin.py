@@ -17,7 +17,7 @@ from mopd.engine.checkpoint import (
     EPOCH_FILE_PREFIX,
     LATEST_FILE,
     load_checkpoint,
-    resume_from_checkpoint,
+    restore_latest_checkpoint,
     save_checkpoint,
 )
 
@@ -60,6 +60,7 @@ class CheckpointMixin:
                 "optimizer": None if optim is None else optim.state_dict(),
                 "scheduler": None if sched is None else sched.state_dict(),
                 "val_result": val_result,
+                "training_state": self.training_state(),
             }
             save_checkpoint(state, osp.join(directory, name), is_best=is_best, model_name=model_name)
 
@@ -70,15 +71,25 @@ class CheckpointMixin:
             logger.info("No checkpoint found, train from scratch")
             return 0
         logger.info("Found checkpoint at %s (will resume training)", directory)
-        epochs = {
-            name: resume_from_checkpoint(
+        checkpoints = {
+            name: restore_latest_checkpoint(
                 osp.join(directory, name), self._models[name], self._optims[name], self._scheds[name]
             )
             for name in names
         }
+        epochs = {name: int(checkpoint["epoch"]) for name, checkpoint in checkpoints.items()}
         if len(set(epochs.values())) > 1:
             logger.warning("Models were saved at different epochs %s; resuming from the earliest", epochs)
-        return min(epochs.values())
+        earliest = min(names, key=epochs.__getitem__)
+        self.restore_training_state(checkpoints[earliest].get("training_state") or {})
+        return epochs[earliest]
+
+    def training_state(self) -> dict[str, Any]:
+        """Trainer state besides the models (tensors and numbers) saved in every checkpoint for resuming."""
+        return {}
+
+    def restore_training_state(self, state: dict[str, Any]) -> None:
+        """Take back what `training_state` saved (an empty dict for checkpoints without it)."""
 
     def adapt_loaded_state_dict(self, name: str, state_dict: dict[str, Any]) -> dict[str, Any]:
         """Hook for `load_model`: each deliberate tolerance of a trainer is one override that logs what it skips."""
