@@ -1,0 +1,85 @@
+"""The speed benchmark runs end to end: its smoke preset is the gpu preset's code path at toy size.
+
+These tests check that `benchmarks/bench_train.py` measures every method on both paths and reports
+what it promises; they check no timing (speed is what the benchmark itself is for).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from e2e import REPO_ROOT
+
+METHODS = {"CoOp", "KgCoOp", "CoCoOp", "MoPD"}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> tuple[list[dict], list[dict]]:
+    """(lines printed, lines appended to --out) of one smoke-preset run."""
+    workdir = tmp_path_factory.mktemp("bench")
+    out = workdir / "lines.jsonl"
+    out.write_text('{"earlier": "run"}\n')  # --out is appended to, never overwritten
+    env = {**os.environ, "MOPD_BACKEND": "builtin"}
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO_ROOT, "benchmarks", "bench_train.py"), "--preset", "smoke", "--out", str(out)],
+        cwd=str(workdir), env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    printed = [json.loads(line) for line in proc.stdout.splitlines()]
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    return printed, written
+
+
+def test_every_method_and_precision_is_measured_on_both_paths(smoke_run):
+    printed, written = smoke_run
+    assert written == [{"earlier": "run"}, *printed]
+    cases = printed[:-1]
+    assert {(line["method"], line["classes"], line["precision"]) for line in cases} == {
+        (method, classes, precision) for method in METHODS for classes in (10, 30) for precision in ("fp32", "amp")
+    }
+    for line in cases:
+        assert "errors" not in line, line
+        for key in ("train_step_s", "eval_s", "train_peak_mem_mb"):
+            pair = line[key]
+            assert pair["ours"] > 0 and pair["naive"] > 0, (key, line)
+            # naive / ours, from unrounded figures (the printed ones have 3 decimals)
+            assert pair["ratio"] == pytest.approx(pair["naive"] / pair["ours"], rel=0.2, abs=0.01)
+        has_fixed_text = line["method"] in ("KgCoOp", "MoPD")
+        assert ("startup_s" in line) == has_fixed_text
+        assert ("text_build" in line["tokens"]) == has_fixed_text
+
+
+def test_our_path_encodes_the_least_tokens_and_the_naive_path_all_77(smoke_run):
+    for line in smoke_run[0][:-1]:
+        for job in ("train", "text_build"):
+            if job not in line["tokens"]:
+                continue
+            ours, naive = line["tokens"][job]["ours"], line["tokens"][job]["naive"]
+            assert ours["minimal"] <= ours["processed"] <= 1.3 * ours["minimal"], (job, line)
+            assert naive["processed"] == naive["full"] == ours["full"], (job, line)
+        eval_tokens = line["tokens"]["eval_processed"]
+        assert eval_tokens["ours"] < eval_tokens["naive"]
+
+
+def test_both_paths_give_the_same_evaluation_logits(smoke_run):
+    for line in smoke_run[0][:-1]:
+        difference = line["eval_logits_max_abs_diff"]
+        assert math.isfinite(difference)
+        if line["precision"] == "fp32":
+            assert difference <= 1e-4, line
+
+
+def test_the_last_line_reads_every_target(smoke_run):
+    summary = smoke_run[0][-1]["targets"]
+    assert summary["timing"] == "wall seconds"
+    assert set(summary) == {
+        "timing", "train_step_30_speedup (>= 5)", "mopd_startup_speedup (>= 5)", "eval_30_speedup (>= 10)",
+        "eval_30_logits_max_abs_diff (<= 1e-4 in fp32)", "mopd_over_coop_step_30 (<= 1.10)",
+        "mopd_train_peak_mem_30_reduction (>= 3)",
+    }
+    assert all(value is not None for value in summary.values()), summary
