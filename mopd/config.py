@@ -58,6 +58,8 @@ def _add_prograd_node(cfg: CN) -> None:
     cfg.TRAINER.PROGRAD = CN()
     cfg.TRAINER.PROGRAD.LAMBDA = 1.0  # strength of the projection that removes conflicting gradient
     cfg.TRAINER.PROGRAD.T = 1.0  # temperature of the KL to the zero-shot prediction (> 0)
+    # ProGrad's init (its configs' CTX_INIT True): N_CTX vectors, zeros then the dataset template's words
+    cfg.TRAINER.PROGRAD.INIT_FROM_TEMPLATE = False
 
 
 def extend_cfg(cfg: CN) -> None:

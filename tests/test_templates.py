@@ -9,6 +9,8 @@ from mopd.prompts.templates import (
     HAND_CRAFTED_TEMPLATES,
     IMAGENET_TEMPLATES,
     hand_crafted_template,
+    prograd_template,
+    words_before_class,
 )
 from mopd.results.names import BENCHMARK_DATASETS, DG_VARIANTS
 
@@ -40,6 +42,28 @@ def test_templates_are_coops_zero_shot_templates():
     assert HAND_CRAFTED_TEMPLATES["Food101"] == "a photo of {}, a type of food."
     assert HAND_CRAFTED_TEMPLATES["UCF101"] == "a photo of a person doing {}."
     assert HAND_CRAFTED_TEMPLATES["ImageNet"] == "a photo of a {}."
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_prograd_templates_end_with_the_class_name_so_their_words_can_start_the_context(dataset):
+    template = prograd_template(dataset)
+    words = words_before_class(template)
+    assert template == f"{words} {{}}."
+    if HAND_CRAFTED_TEMPLATES.get(dataset, "").startswith(words):
+        assert template == hand_crafted_template(dataset)  # only CoOp's "<name>, a type of ..." ones change
+
+
+def test_prograd_rewrites_coops_templates_that_describe_after_the_class_name():
+    assert prograd_template("OxfordPets") == "a type of pet, a photo of a {}."
+    assert prograd_template("DescribableTextures") == "a texture of {}."
+    assert prograd_template("Food101") == "a type of food, a photo of {}."
+    assert prograd_template("EuroSAT") == hand_crafted_template("EuroSAT")
+
+
+@pytest.mark.parametrize("template", ["{} texture.", "a photo of a {}, a type of pet.", "{}."])
+def test_words_before_class_rejects_templates_not_ending_with_the_class_name(template):
+    with pytest.raises(ValueError, match="does not end with its class name"):
+        words_before_class(template)
 
 
 def test_unknown_dataset_gets_the_default_template_and_a_warning(caplog):

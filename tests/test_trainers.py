@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import clip
 import pytest
 import torch
 
@@ -128,3 +129,32 @@ def test_a_non_finite_loss_skips_the_update_and_training_goes_on(data_root, tmp_
     trainer.forward_backward(next(batches))
     assert not torch.equal(trainer.model.prompt_learner.ctx, ctx_before)
     assert torch.isfinite(trainer.model.prompt_learner.ctx).all()
+
+
+def test_prograd_published_config_starts_from_zeros_then_its_template_words(data_root, tmp_path):
+    trainer = _trainer(str(data_root), str(tmp_path), "ProGrad", "ProGrad/rn50_ep50.yaml", "TRAINER.COOP.PREC", "fp32")
+    learner = trainer.model.prompt_learner
+    clip_model = trainer.model.text_encoder
+    words = clip.tokenize("a photo of a")[:, 1:5].to(trainer.device)  # the synthetic dataset's template words
+    ctx = learner.ctx.detach()
+    assert ctx.shape[0] == 16
+    assert torch.equal(ctx[:12], torch.zeros_like(ctx[:12]))
+    assert torch.equal(ctx[12:], clip_model.token_embedding(words)[0].float())
+    assert learner.prompt_prefix == "X " * 12 + "a photo of a"
+
+
+def test_prograd_rejects_init_words_beside_its_template_init(data_root, tmp_path):
+    with pytest.raises(ValueError, match="INIT_FROM_TEMPLATE True .*COOP.CTX_INIT='a photo of a' asks for other words"):
+        _trainer(str(data_root), str(tmp_path), "ProGrad", "ProGrad/rn50_ep50.yaml",
+                 "TRAINER.COOP.CTX_INIT", "a photo of a")
+
+
+def test_prograd_distils_from_its_own_template_table_and_coop_family_from_coops():
+    from types import SimpleNamespace
+
+    from trainers.coop import CoOp
+    from trainers.prograd import ProGrad
+
+    pets = SimpleNamespace(cfg=SimpleNamespace(DATASET=SimpleNamespace(NAME="OxfordPets")))
+    assert ProGrad.hand_crafted_template(pets) == "a type of pet, a photo of a {}."
+    assert CoOp.hand_crafted_template(pets) == "a photo of a {}, a type of pet."

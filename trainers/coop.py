@@ -64,17 +64,16 @@ class CoOp(TrainerX):
         self._last_test_result: float | None = None
         self.nonfinite_guard = NonFiniteGuard(cfg.TRAINER.COOP.MAX_NONFINITE_STEPS)
 
-    def build_prompt_learner(self, classnames: list[str], clip_model: nn.Module) -> nn.Module:
-        """The module holding the learnable prompt (saved as `prompt_learner`)."""
+    def build_prompt_learner(self, classnames: list[str], clip_model: nn.Module, **overrides) -> nn.Module:
+        """The module holding the learnable prompt (saved as `prompt_learner`); `overrides` replace config values."""
         coop = self.cfg.TRAINER.COOP
-        return PromptLearner(
-            classnames,
-            clip_model,
-            n_ctx=coop.N_CTX,
-            ctx_init=coop.CTX_INIT,
-            csc=coop.CSC,
-            class_token_position=coop.CLASS_TOKEN_POSITION,
-        )
+        settings = {
+            "n_ctx": coop.N_CTX,
+            "ctx_init": coop.CTX_INIT,
+            "csc": coop.CSC,
+            "class_token_position": coop.CLASS_TOKEN_POSITION,
+        }
+        return PromptLearner(classnames, clip_model, **{**settings, **overrides})
 
     def build_prompted_clip(self, clip_model: nn.Module, prompt_learner: nn.Module) -> nn.Module:
         """The frozen CLIP around the prompt learner."""
@@ -84,9 +83,13 @@ class CoOp(TrainerX):
         """Extra learnable modules, trained and saved with the prompt (none for CoOp)."""
         return {}
 
+    def hand_crafted_template(self) -> str:
+        """The method's hand-written template for this dataset (CoOp's table)."""
+        return hand_crafted_template(self.cfg.DATASET.NAME)
+
     def encode_hand_crafted_classes(self, text_encoder: nn.Module) -> torch.Tensor:
-        """Normalised (C, D) features of CoOp's hand-written template for this dataset, without gradient."""
-        template = hand_crafted_template(self.cfg.DATASET.NAME)
+        """Normalised (C, D) features of the hand-written template for this dataset, without gradient."""
+        template = self.hand_crafted_template()
         logger.info("Hand-crafted template: %r", template)
         with torch.no_grad(), self.precision.autocast():
             return encode_class_prompts(text_encoder, [template], self.dm.dataset.classnames)[0]

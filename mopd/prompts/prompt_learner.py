@@ -38,7 +38,9 @@ class PromptLearner(nn.Module):
         clip_model: the CLIP whose token embedding, width and dtype the prompts use.
         n_ctx: number M of context vectors when `ctx_init` is empty.
         ctx_init: words that initialise the context ("a_photo_of_a" or "a photo of a");
-            when given, M is its token count and overrides `n_ctx`.
+            when given, M is its token count and overrides `n_ctx` (unless `pad_init`).
+        pad_init: keep `n_ctx` vectors when `ctx_init` is shorter: zeros, then the words
+            (ProGrad's initialisation).
         csc: class-specific context, one (M, W) context per class instead of one shared.
         class_token_position: where the class name goes: after ("end"), inside ("middle",
             after the first M // 2 vectors) or before ("front") the context.
@@ -54,6 +56,7 @@ class PromptLearner(nn.Module):
         ctx_init: str = "",
         csc: bool = False,
         class_token_position: ClassTokenPosition = "end",
+        pad_init: bool = False,
     ) -> None:
         super().__init__()
         if class_token_position not in CLASS_TOKEN_POSITIONS:
@@ -65,7 +68,15 @@ class PromptLearner(nn.Module):
             raise ValueError("PromptLearner needs at least one class name, got an empty list")
         dtype = clip_model.dtype
         init_text = ctx_init.replace("_", " ").strip()
-        if init_text:
+        if init_text and pad_init:
+            n_init = _n_tokens(init_text)
+            if n_init > n_ctx:
+                raise ValueError(
+                    f"the context init {init_text!r} is {n_init} tokens, more than N_CTX={n_ctx}; "
+                    f"raise TRAINER.COOP.N_CTX to at least {n_init}"
+                )
+            prefix_text = " ".join(["X"] * (n_ctx - n_init) + [init_text])
+        elif init_text:
             n_init = _n_tokens(init_text)
             if n_init != n_ctx:
                 logger.info(
@@ -103,13 +114,15 @@ class PromptLearner(nn.Module):
 
     @staticmethod
     def _initial_context(clip_model: CLIP, init_text: str, n_ctx: int, n_cls: int, csc: bool) -> Tensor:
-        """The context's starting value: the init words' embeddings, or N(0, 0.02^2) samples."""
+        """The context's starting value: zeros then the init words' embeddings, or N(0, 0.02^2) samples."""
         dtype = clip_model.dtype
         width = clip_model.ln_final.weight.shape[0]
         if init_text:
             init_tokens = clip.tokenize(init_text, context_length=clip_model.context_length)
-            ctx = clip_model.token_embedding(init_tokens).type(dtype)[0, 1 : 1 + n_ctx]  # (M, W)
-            return ctx.expand(n_cls, -1, -1).clone() if csc else ctx.clone()
+            n_init = _n_tokens(init_text)
+            ctx = torch.zeros(n_ctx, width, dtype=dtype)
+            ctx[n_ctx - n_init :] = clip_model.token_embedding(init_tokens).type(dtype)[0, 1 : 1 + n_init]
+            return ctx.expand(n_cls, -1, -1).clone() if csc else ctx
         shape = (n_cls, n_ctx, width) if csc else (n_ctx, width)
         return nn.init.normal_(torch.empty(shape, dtype=dtype), std=0.02)
 

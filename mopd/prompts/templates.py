@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_TEMPLATE = "a photo of a {}."
 
 # CoOp's zero-shot template per dataset (Zhou et al., "Learning to Prompt for Vision-Language
-# Models"); KgCoOp and ProGrad use the same table for their hand-crafted prompts.
+# Models"); KgCoOp uses the same table for its hand-crafted prompts.
 HAND_CRAFTED_TEMPLATES: dict[str, str] = {
     "ImageNet": "a photo of a {}.",
     "Caltech101": "a photo of a {}.",
@@ -116,6 +116,31 @@ IMAGENET_TEMPLATES: tuple[str, ...] = (
     "a photo of a small {}.",
     "a tattoo of the {}.",
 )
+
+
+# ProGrad's own table (its zero-shot teacher and its context init) differs from CoOp's where CoOp
+# puts a description after the class name: ProGrad moves it before, so the class name always ends
+# the template ("<words> {}.") and the words can initialise a context that precedes the name.
+PROGRAD_TEMPLATE_CHANGES: dict[str, str] = {
+    "OxfordPets": "a type of pet, a photo of a {}.",
+    "OxfordFlowers": "a type of flower, a photo of a {}.",
+    "FGVCAircraft": "a type of aircraft, a photo of a {}.",
+    "DescribableTextures": "a texture of {}.",
+    "Food101": "a type of food, a photo of {}.",
+}
+
+
+def prograd_template(dataset_name: str) -> str:
+    """ProGrad's hand-written template for `dataset_name`: CoOp's, but for the five it rewrites."""
+    return PROGRAD_TEMPLATE_CHANGES.get(dataset_name) or hand_crafted_template(dataset_name)
+
+
+def words_before_class(template: str) -> str:
+    """The words of a "<words> {}." template, e.g. "a photo of a" (ProGrad's context init)."""
+    words, _, rest = template.partition("{}")
+    if rest.strip() not in ("", ".") or not words.strip():
+        raise ValueError(f"template {template!r} does not end with its class name after some words")
+    return words.strip()
 
 
 def hand_crafted_template(dataset_name: str) -> str:
