@@ -179,3 +179,41 @@ def test_unknown_dataset_name_suggests_nearest(tmp_path):
     cfg.DATASET.NAME = "EngineDataFakeImage"
     with pytest.raises(KeyError, match="EngineDataFakeImages"):
         DataManager(cfg)
+
+
+def _augmented_epochs(root, workers: int, epochs: range) -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
+    """(indices, images) of every training batch of `epochs`, reseeding per epoch as the trainers do."""
+    cfg = _cfg(root, train_bs=4)
+    cfg.INPUT.TRANSFORMS = ("random_resized_crop", "random_flip", "normalize")
+    cfg.DATALOADER.NUM_WORKERS = workers
+    loader = DataManager(cfg).train_loader_x
+    assert loader.persistent_workers == (workers > 0)
+    result = []
+    for epoch in epochs:
+        torch.manual_seed(100 + epoch)
+        result.append([(batch["index"], batch["img"]) for batch in loader])
+    return result
+
+
+def _same(first, second) -> bool:
+    return all(torch.equal(a, b) for x, y in zip(first, second, strict=True) for a, b in zip(x, y))
+
+
+def test_augmentation_depends_on_the_epoch_seed_not_on_workers_or_their_restarts(tmp_path):
+    noise = torch.Generator().manual_seed(0)
+    for split, count in (("train", 15), ("test", 3)):  # 15 training images: 3 batches of 4
+        (tmp_path / split).mkdir()
+        for i in range(count):
+            pixels = torch.randint(256, (12, 16, 3), generator=noise, dtype=torch.uint8).numpy()
+            Image.fromarray(pixels).save(tmp_path / split / f"{i % 3}_{i}.png")  # crops of noise differ
+    in_process = _augmented_epochs(tmp_path, 0, range(3))
+    persistent = _augmented_epochs(tmp_path, 2, range(3))
+    resumed = _augmented_epochs(tmp_path, 2, range(2, 3))  # fresh workers at epoch 3, as after a crash
+    assert all(_same(a, b) for a, b in zip(in_process, persistent, strict=True))
+    assert _same(persistent[2], resumed[0])
+    first, again = in_process[0][0], _augmented_epochs(tmp_path, 0, range(1))[0][0]
+    assert _same([first], [again])
+    # Another epoch seed gives other crops of the same image.
+    other = {int(i): img for i, img in zip(*in_process[1][0])} | {int(i): img for i, img in zip(*in_process[1][1])}
+    shared = [k for k, i in enumerate(first[0].tolist()) if i in other]
+    assert shared and all(not torch.equal(first[1][k], other[first[0][k].item()]) for k in shared)

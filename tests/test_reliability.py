@@ -71,6 +71,16 @@ def test_run_killed_mid_training_resumes_to_the_same_prompt_and_accuracy(data_ro
     assert _gate_stats(killed) == _gate_stats(whole)
 
 
+def test_number_of_data_workers_does_not_change_the_trained_prompt(data_root, tmp_path):
+    runs = {}
+    for workers in ("0", "2"):
+        out = str(tmp_path / f"workers{workers}")
+        run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "2", "DATALOADER.NUM_WORKERS", workers), "builtin", str(tmp_path))
+        runs[workers] = _final_checkpoint(out, 2)
+    assert torch.equal(runs["0"]["state_dict"]["ctx"], runs["2"]["state_dict"]["ctx"])
+    assert torch.equal(runs["0"]["state_dict"]["gate.weight"], runs["2"]["state_dict"]["gate.weight"])
+
+
 def _gate_stats(out: str) -> dict:
     with open(os.path.join(out, "gate_stats.json")) as fh:
         return json.load(fh)

@@ -58,7 +58,16 @@ class DatasetWrapper(Dataset):
     def __len__(self) -> int:
         return len(self.data_source)
 
-    def __getitem__(self, idx: int) -> dict[str, Any]:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        """The sample at index `key`, or at `key[0]` augmented from seed `key[1]` (see `SeededSampler`)."""
+        if isinstance(key, tuple):
+            idx, seed = key
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return self._sample(idx)
+        return self._sample(key)
+
+    def _sample(self, idx: int) -> dict[str, Any]:
         item = self.data_source[idx]
         output: dict[str, Any] = {"label": item.label, "domain": item.domain, "impath": item.impath, "index": idx}
         img0 = read_image(item.impath)
@@ -76,6 +85,25 @@ class DatasetWrapper(Dataset):
     def _views(self, tfm: Callable, img0: Image.Image) -> Any:
         views = [tfm(img0) for _ in range(self.k_tfm)]
         return views[0] if len(views) == 1 else views
+
+
+class SeededSampler(Sampler):
+    """Yields (index, seed) pairs: each training sample is augmented from its own seed.
+
+    The seeds are drawn from the main process's torch RNG when an epoch starts, which the trainers
+    reseed from (SEED, epoch). Augmentation then depends neither on DATALOADER.NUM_WORKERS nor on
+    the workers' own RNG state, so persistent workers and a resumed run see the same images.
+    """
+
+    def __init__(self, sampler: Sampler) -> None:
+        self.sampler = sampler
+
+    def __iter__(self):
+        base = int(torch.randint(2**62, ()))
+        return ((index, base + position) for position, index in enumerate(self.sampler))
+
+    def __len__(self) -> int:
+        return len(self.sampler)
 
 
 def _build_sampler(sampler_type: str, data_source: Sequence[Datum]) -> Sampler:
@@ -98,17 +126,28 @@ def build_data_loader(
     is_train: bool = True,
     dataset_wrapper: type[Dataset] | None = None,
 ) -> DataLoader:
-    """Build a loader; training loaders drop the last partial batch when there is a full one."""
+    """Build a loader; training loaders drop the last partial batch when there is a full one.
+
+    Training loaders seed every sample's augmentation (`SeededSampler`) and keep their workers
+    between epochs; with few-shot data an epoch is a handful of batches, and starting the workers
+    again every epoch costs as much as the epoch itself.
+    """
     if not data_source:
         raise ValueError(f"Cannot build a data loader from an empty data source ({'train' if is_train else 'eval'})")
     wrapper_cls = DatasetWrapper if dataset_wrapper is None else dataset_wrapper
+    sampler = _build_sampler(sampler_type, data_source)
+    workers = cfg.DATALOADER.NUM_WORKERS
     return DataLoader(
         wrapper_cls(cfg, data_source, transform=tfm, is_train=is_train),
         batch_size=batch_size,
-        sampler=_build_sampler(sampler_type, data_source),
-        num_workers=cfg.DATALOADER.NUM_WORKERS,
+        sampler=SeededSampler(sampler) if is_train else sampler,
+        num_workers=workers,
         drop_last=is_train and len(data_source) >= batch_size,
         pin_memory=torch.cuda.is_available() and cfg.USE_CUDA,
+        persistent_workers=is_train and workers > 0,
+        # The workers' base seed comes from here, not the global RNG: a new iterator (first epoch,
+        # resumed run) and a reused one (persistent workers) then draw the same epoch from it.
+        generator=torch.Generator() if is_train else None,
     )
 
 
