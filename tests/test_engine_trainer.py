@@ -135,7 +135,9 @@ def test_training_prints_dassl_lines_checkpoints_and_tests(data_root, tmp_path, 
     model_dir = tmp_path / "model"
     assert sorted(p.name for p in model_dir.iterdir()) == ["checkpoint", "model.pth.tar-2"]
     saved = torch.load(model_dir / "model.pth.tar-2", weights_only=True)
-    assert set(saved) == {"state_dict", "epoch", "optimizer", "scheduler", "val_result"}
+    # Dassl's keys, plus the trainer's own state for resuming (none for this trainer)
+    assert set(saved) == {"state_dict", "epoch", "optimizer", "scheduler", "val_result", "training_state"}
+    assert saved["training_state"] == {}
     assert saved["epoch"] == 2
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     iterations = [step for tag, step in trainer.scalars if tag == "train/lr"]
