@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import InterpolationMode
 
-from mopd.engine.data_manager import DataManager
+from mopd.engine.data_manager import DataManager, DatasetWrapper
 from mopd.engine.datasets import DATASET_REGISTRY, DatasetBase, Datum
 from mopd.engine.defaults import get_cfg_default
 from mopd.engine.transforms import build_transform
@@ -217,3 +217,21 @@ def test_augmentation_depends_on_the_epoch_seed_not_on_workers_or_their_restarts
     other = {int(i): img for i, img in zip(*in_process[1][0])} | {int(i): img for i, img in zip(*in_process[1][1])}
     shared = [k for k, i in enumerate(first[0].tolist()) if i in other]
     assert shared and all(not torch.equal(first[1][k], other[first[0][k].item()]) for k in shared)
+
+
+class _IndexOnlyWrapper(DatasetWrapper):
+    """A user's wrapper written for Dassl: __getitem__ takes a plain index."""
+
+    def __getitem__(self, idx):
+        assert isinstance(idx, int), idx
+        return {"img": torch.zeros(1), "label": self.data_source[idx].label}
+
+
+def test_a_custom_dataset_wrapper_gets_plain_indices_and_workers_per_epoch(tmp_path):
+    _write_images(tmp_path / "train", 2)
+    _write_images(tmp_path / "test", 1)
+    cfg = _cfg(tmp_path, train_bs=2)
+    cfg.DATALOADER.NUM_WORKERS = 1
+    loader = DataManager(cfg, dataset_wrapper=_IndexOnlyWrapper).train_loader_x
+    assert not loader.persistent_workers
+    assert sorted(label for batch in loader for label in batch["label"].tolist()) == [0, 0, 1, 1, 2, 2]

@@ -136,15 +136,17 @@ def build_data_loader(
         raise ValueError(f"Cannot build a data loader from an empty data source ({'train' if is_train else 'eval'})")
     wrapper_cls = DatasetWrapper if dataset_wrapper is None else dataset_wrapper
     sampler = _build_sampler(sampler_type, data_source)
+    # A custom wrapper with its own __getitem__ expects plain indices (and keeps Dassl's behaviour).
+    seeded = is_train and wrapper_cls.__getitem__ is DatasetWrapper.__getitem__
     workers = cfg.DATALOADER.NUM_WORKERS
     return DataLoader(
         wrapper_cls(cfg, data_source, transform=tfm, is_train=is_train),
         batch_size=batch_size,
-        sampler=SeededSampler(sampler) if is_train else sampler,
+        sampler=SeededSampler(sampler) if seeded else sampler,
         num_workers=workers,
         drop_last=is_train and len(data_source) >= batch_size,
         pin_memory=torch.cuda.is_available() and cfg.USE_CUDA,
-        persistent_workers=is_train and workers > 0,
+        persistent_workers=seeded and workers > 0,
         # The workers' base seed comes from here, not the global RNG: a new iterator (first epoch,
         # resumed run) and a reused one (persistent workers) then draw the same epoch from it.
         generator=torch.Generator() if is_train else None,
