@@ -1,11 +1,16 @@
 """Helpers for end-to-end tests: run train.py and the bash scripts in a subprocess on a chosen backend."""
 from __future__ import annotations
 
+import atexit
 import importlib.util
+import json
 import os
 import re
+import select
+import signal
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -32,12 +37,66 @@ def _env(backend: str, **extra: str) -> dict[str, str]:
     return env
 
 
+class _TrainForkServer:
+    """A `tests/train_forkserver.py` process of one backend: train.py imported once, a forked child per run."""
+
+    def __init__(self, backend: str) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="train_forkserver-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(REPO_ROOT, "tests", "train_forkserver.py")],
+            env=_env(backend), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
+            start_new_session=True,
+        )
+        atexit.register(self.close)
+
+    def run(self, args: list[str], cwd: str, timeout: float) -> subprocess.CompletedProcess:
+        """Run train.py ARGS from `cwd` in a fresh child; its output as a CompletedProcess."""
+        with tempfile.TemporaryDirectory(prefix="train_run-") as tmp:
+            out, err = os.path.join(tmp, "stdout"), os.path.join(tmp, "stderr")
+            request = {"argv": args, "cwd": cwd, "stdout": out, "stderr": err}
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+            reply = self.process.stdout.readline() if ready else ""
+            if not reply:
+                self.stop()
+                with open(self.log.name) as log:
+                    raise RuntimeError(f"train.py did not answer within {timeout} s or the fork server died:\n"
+                                       f"{log.read()[-4000:]}")
+            code = json.loads(reply)["returncode"]
+            with open(out) as stdout, open(err) as stderr:
+                return subprocess.CompletedProcess(["train.py", *args], code, stdout.read(), stderr.read())
+
+    def alive(self) -> bool:
+        """Whether the server process still runs."""
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        """Stop the server and any child it is waiting for."""
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def close(self) -> None:
+        """Stop the server and remove its log (at the end of the test session)."""
+        self.stop()
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+_SERVERS: dict[str, _TrainForkServer] = {}
+
+
 def run_train(args: list[str], backend: str, cwd: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run `python train.py ARGS` from `cwd`; fail with its output if it exits non-zero and `check`."""
-    proc = subprocess.run(
-        [sys.executable, os.path.join(REPO_ROOT, "train.py"), *args],
-        cwd=cwd, env=_env(backend), capture_output=True, text=True, timeout=600,
-    )
+    """Run train.py ARGS from `cwd` as `python train.py` would; fail with its output if it exits non-zero and `check`.
+
+    Each run is a child forked from a server that has imported train.py once per backend (the
+    imports are most of a tiny run's time); the scripts and the kill test still start `python`.
+    """
+    server = _SERVERS.get(backend)
+    if server is None or not server.alive():
+        server = _SERVERS[backend] = _TrainForkServer(backend)
+    proc = server.run(args, cwd, timeout=600)
     if check and proc.returncode != 0:
         pytest.fail(f"train.py exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-4000:]}\nSTDERR:\n{proc.stderr[-4000:]}")
     return proc
