@@ -149,7 +149,7 @@ def build_data_loader(
         persistent_workers=seeded and workers > 0,
         # The workers' base seed comes from here, not the global RNG: a new iterator (first epoch,
         # resumed run) and a reused one (persistent workers) then draw the same epoch from it.
-        generator=torch.Generator() if is_train else None,
+        generator=torch.Generator() if seeded else None,
     )
 
 

@@ -36,7 +36,7 @@ class PromptLearner(nn.Module):
     Args:
         classnames: the C class names; "_" is read as a space.
         clip_model: the CLIP whose token embedding, width and dtype the prompts use.
-        n_ctx: number M of context vectors when `ctx_init` is empty.
+        n_ctx: number M of context vectors when `ctx_init` is empty or `pad_init` is set.
         ctx_init: words that initialise the context ("a_photo_of_a" or "a photo of a");
             when given, M is its token count and overrides `n_ctx` (unless `pad_init`).
         pad_init: keep `n_ctx` vectors when `ctx_init` is shorter: zeros, then the words
