@@ -224,7 +224,7 @@ class _IndexOnlyWrapper(DatasetWrapper):
 
     def __getitem__(self, idx):
         assert isinstance(idx, int), idx
-        return {"img": torch.zeros(1), "label": self.data_source[idx].label}
+        return {"img": torch.rand(1), "label": self.data_source[idx].label}  # augmentation from the worker's RNG
 
 
 def test_a_custom_dataset_wrapper_gets_plain_indices_and_workers_per_epoch(tmp_path):
@@ -232,6 +232,16 @@ def test_a_custom_dataset_wrapper_gets_plain_indices_and_workers_per_epoch(tmp_p
     _write_images(tmp_path / "test", 1)
     cfg = _cfg(tmp_path, train_bs=2)
     cfg.DATALOADER.NUM_WORKERS = 1
-    loader = DataManager(cfg, dataset_wrapper=_IndexOnlyWrapper).train_loader_x
-    assert not loader.persistent_workers
-    assert sorted(label for batch in loader for label in batch["label"].tolist()) == [0, 0, 1, 1, 2, 2]
+
+    def epochs(first: int, last: int) -> list[list[float]]:
+        loader = DataManager(cfg, dataset_wrapper=_IndexOnlyWrapper).train_loader_x
+        assert not loader.persistent_workers
+        drawn = []
+        for epoch in range(first, last):
+            torch.manual_seed(100 + epoch)
+            drawn.append([value for batch in loader for value in batch["img"].flatten().tolist()])
+        return drawn
+
+    uninterrupted = epochs(0, 2)
+    assert len(uninterrupted[1]) == 6
+    assert epochs(1, 2)[0] == uninterrupted[1]  # workers seeded from the reseeded RNG: resumes exactly
