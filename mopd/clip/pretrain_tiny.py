@@ -37,7 +37,7 @@ from mopd.backend import Datum
 from mopd.clip.backbones import TINY
 from mopd.clip.loading import load_clip
 from mopd.clip.text_encoder import TextEncoder
-from mopd.data.io import read_json, write_json_atomic
+from mopd.data.io import file_digest, read_json, write_json_atomic
 from mopd.data.splits import read_split
 from mopd.data.synthetic import DATASET_FOLDER, IMAGE_FOLDER, SPLIT_FILE
 from mopd.prompts.templates import DEFAULT_TEMPLATE
@@ -129,14 +129,6 @@ def _data_fingerprint(split_path: str, items: Sequence[Datum]) -> str:
     for path in (split_path, *(item.impath for item in items)):
         with open(path, "rb") as f:
             digest.update(f.read())
-    return digest.hexdigest()
-
-
-def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
     return digest.hexdigest()
 
 
@@ -333,7 +325,7 @@ def pretrain_tiny(data_root: str, output: str, settings: PretrainSettings, log_e
     record = {
         "made_with": made_with,
         "data_root": os.path.abspath(os.path.expanduser(data_root)),
-        "weights_sha256": _file_sha256(output),
+        "weights_sha256": file_digest(output),
         "zero_shot_accuracy": accuracy,
     }
     write_json_atomic(sidecar_path(output), record)
@@ -370,7 +362,7 @@ def _recorded_accuracy(output: str, made_with: dict) -> float | None:
     if record["made_with"] != made_with:
         logger.info("%s was made with other settings or data; pre-training again", output)
         return None
-    if record["weights_sha256"] != _file_sha256(output):
+    if record["weights_sha256"] != file_digest(output):
         logger.info("%s changed since %s was written; pre-training again", output, sidecar)
         return None
     return float(record["zero_shot_accuracy"])

@@ -8,7 +8,6 @@ folder, so an interrupted extraction leaves the dataset folder as it was.
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import os
@@ -29,6 +28,7 @@ from tqdm import tqdm
 from mopd.atomic import atomic_path
 from mopd.data.catalog import DatasetEntry, Source, get_entry
 from mopd.data.check import check_dataset, format_report, item_present, missing_items
+from mopd.data.io import file_digest
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +51,6 @@ class ChecksumError(ValueError):
     """A downloaded file whose size or digest differs from the catalog's."""
 
 
-def _file_digest(path: str, algorithm: str) -> str:
-    """Hex digest of a file, read in chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_file(path: str, *, size: int | None = None, md5: str = "", sha256: str = "") -> None:
     """Check a file's size and digests against the expected ones; a mismatch raises ChecksumError."""
     actual_size = os.path.getsize(path)
@@ -67,7 +58,7 @@ def verify_file(path: str, *, size: int | None = None, md5: str = "", sha256: st
         raise ChecksumError(f"size mismatch for {path}: expected {size} bytes, got {actual_size}")
     for algorithm, expected in (("md5", md5), ("sha256", sha256)):
         if expected:
-            actual = _file_digest(path, algorithm)
+            actual = file_digest(path, algorithm)
             if actual != expected.lower():
                 raise ChecksumError(f"{algorithm} mismatch for {path}: expected {expected.lower()}, got {actual}")
 

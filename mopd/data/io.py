@@ -1,11 +1,24 @@
-"""JSON reading, and atomic writes of bytes and JSON for dataset files."""
+"""JSON reading, file digests, and atomic writes of bytes and JSON."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from typing import Any
 
 from mopd.atomic import atomic_path
+
+
+_CHUNK = 1 << 20
+
+
+def file_digest(path: str, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_json(path: str) -> Any:
