@@ -1,7 +1,6 @@
 """Teacher-prompt selection statistics of a MoPD run: counts, `gate_stats.json` and a PNG chart."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 from typing import Sequence
@@ -10,6 +9,7 @@ import torch
 from torch import Tensor
 
 from mopd.atomic import atomic_path
+from mopd.data.io import write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +42,7 @@ def write_gate_stats(output_dir: str, templates: Sequence[str], classnames: Sequ
         "selection_frequency": tally.frequencies().tolist(),
         "selection_counts_per_class": tally.per_class.tolist(),
     }
-    with atomic_path(os.path.join(output_dir, "gate_stats.json")) as tmp:
-        with open(tmp, "w") as fh:
-            json.dump(stats, fh, indent=2)
+    write_json_atomic(os.path.join(output_dir, "gate_stats.json"), stats)
     _plot(os.path.join(output_dir, "gate_selection.png"), templates, classnames, tally)
     logger.info("Wrote gate statistics to %s", output_dir)
 

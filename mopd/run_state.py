@@ -1,10 +1,9 @@
 """Run bookkeeping: the finished marker, per-epoch seeds and per-epoch means of the logged values."""
 from __future__ import annotations
 
-import json
 import os
 
-from mopd.atomic import atomic_path
+from mopd.data.io import read_json, write_json_atomic
 
 FINISHED_MARKER = "run_finished.json"
 _EPOCH_SEED_STRIDE = 100_003  # a prime, so (seed, epoch) pairs of nearby seeds do not collide
@@ -17,9 +16,7 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 def write_finished_marker(output_dir: str, epoch: int, result: float | None) -> None:
     """Record, atomically, that the run in `output_dir` trained `epoch` epochs and ran its final test."""
-    with atomic_path(os.path.join(output_dir, FINISHED_MARKER)) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"epochs": epoch, "final_test": result}, fh)
+    write_json_atomic(os.path.join(output_dir, FINISHED_MARKER), {"epochs": epoch, "final_test": result})
 
 
 def read_finished_marker(output_dir: str) -> dict | None:
@@ -27,8 +24,7 @@ def read_finished_marker(output_dir: str) -> dict | None:
     path = os.path.join(output_dir, FINISHED_MARKER)
     if not os.path.isfile(path):
         return None
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    return read_json(path)
 
 
 class RunningMeans:
