@@ -120,27 +120,18 @@ def load_checkpoint(fpath: str) -> Any:
         ) from err
 
 
-def resume_from_checkpoint(
-    fdir: str,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer | None = None,
-    scheduler: Any | None = None,
-) -> int:
-    """Load the checkpoint named in `fdir/checkpoint` into model, optimizer and scheduler.
-
-    Returns:
-        The epoch to start from (the stored `epoch`, i.e. the number of finished epochs).
-    """
-    return int(restore_latest_checkpoint(fdir, model, optimizer, scheduler)["epoch"])
-
-
 def restore_latest_checkpoint(
     fdir: str,
     model: nn.Module,
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any | None = None,
 ) -> dict[str, Any]:
-    """`resume_from_checkpoint`, returning the whole loaded checkpoint (epoch, training state, ...)."""
+    """Load the checkpoint named in `fdir/checkpoint` into model, optimizer and scheduler.
+
+    Returns:
+        The whole checkpoint: its `epoch` (the number of finished epochs) is the epoch to start
+        from, and `training_state` (when saved) the trainer's own state.
+    """
     latest_file = osp.join(fdir, LATEST_FILE)
     if not osp.isfile(latest_file):
         raise FileNotFoundError(
