@@ -45,8 +45,7 @@ class CoOp(TrainerX):
     def build_model(self) -> None:
         cfg = self.cfg
         classnames = self.dm.dataset.classnames
-        self.precision = PrecisionPolicy(cfg.TRAINER.COOP.PREC, self.device, cfg.TRAINER.COOP.AMP_DTYPE)
-        clip_model = self.precision.prepare(build_clip(cfg))
+        clip_model = self.build_clip_in_precision()
         self.model = self.build_prompted_clip(clip_model, self.build_prompt_learner(classnames, clip_model))
         for name, module in self.build_extra_modules(clip_model).items():
             self.model.prompt_learner.add_module(name, module)
@@ -63,6 +62,12 @@ class CoOp(TrainerX):
         self._eval_text_features: torch.Tensor | None = None
         self._last_test_result: float | None = None
         self.nonfinite_guard = NonFiniteGuard(cfg.TRAINER.COOP.MAX_NONFINITE_STEPS)
+
+    def build_clip_in_precision(self) -> nn.Module:
+        """Set the run's precision policy (`self.precision`) and return CLIP, on the CPU, cast to it."""
+        coop = self.cfg.TRAINER.COOP
+        self.precision = PrecisionPolicy(coop.PREC, self.device, coop.AMP_DTYPE)
+        return self.precision.prepare(build_clip(self.cfg))
 
     def build_prompt_learner(self, classnames: list[str], clip_model: nn.Module, **overrides) -> nn.Module:
         """The module holding the learnable prompt (saved as `prompt_learner`); `overrides` replace config values."""

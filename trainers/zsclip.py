@@ -4,9 +4,7 @@ from __future__ import annotations
 import logging
 
 from mopd.backend import TRAINER_REGISTRY
-from mopd.clip.loading import build_clip
 from mopd.clip.text_encoder import TextEncoder
-from mopd.precision import PrecisionPolicy
 from mopd.prompts.prompted_clip import HandCraftedCLIP
 
 from .coop import CoOp
@@ -20,8 +18,7 @@ class ZeroshotCLIP(CoOp):
     Supervision", ICML 2021, arXiv:2103.00020) with CoOp's per-dataset template. Run with --eval-only."""
 
     def build_model(self) -> None:
-        self.precision = PrecisionPolicy(self.cfg.TRAINER.COOP.PREC, self.device, self.cfg.TRAINER.COOP.AMP_DTYPE)
-        clip_model = self.precision.prepare(build_clip(self.cfg)).to(self.device)
+        clip_model = self.build_clip_in_precision().to(self.device)
         text_features = self.encode_hand_crafted_classes(TextEncoder(clip_model))
         self.model = HandCraftedCLIP(clip_model, text_features)
         self._eval_text_features = None
