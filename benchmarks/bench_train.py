@@ -14,7 +14,6 @@ See benchmarks/README.md for what each figure means and the measured results.
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import gc
 import json
@@ -35,7 +34,7 @@ from measure import Elapsed, stopwatch
 from mopd.clip.loading import load_clip
 from mopd.precision import PrecisionPolicy
 from setups import METHODS, PATHS
-from worker import Job, run_job, worker_entry
+from worker import Job, device_copy, run_job, worker_entry
 
 logger = logging.getLogger("bench_train")
 
@@ -150,7 +149,7 @@ def load_shared_clip(preset: Preset, precision: str, workdir: str) -> SharedClip
     device = torch.device(preset.device)
     with stopwatch(device) as elapsed:
         cpu_clip = PrecisionPolicy(precision, device).prepare(load_clip(preset.backbone, random_init=True))
-        device_clip = cpu_clip if device.type == "cpu" else copy.deepcopy(cpu_clip).to(device)
+        device_clip = device_copy(cpu_clip, device)
     shared = SharedClip(elapsed, cpu_clip, device_clip)
     if preset.isolate:
         shared.file = os.path.join(workdir, f"clip-{precision}.pt")

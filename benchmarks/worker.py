@@ -141,4 +141,9 @@ def _warm_up(setup: MethodSetup, resolution: int, device: torch.device) -> None:
 
 def _load_saved_clip(clip_file: str, device: torch.device) -> tuple[nn.Module, nn.Module]:
     cpu_clip = torch.load(clip_file, weights_only=False)  # written by this benchmark's parent process
-    return cpu_clip, (cpu_clip if device.type == "cpu" else copy.deepcopy(cpu_clip).to(device))
+    return cpu_clip, device_copy(cpu_clip, device)
+
+
+def device_copy(cpu_clip: nn.Module, device: torch.device) -> nn.Module:
+    """The CLIP the computation runs on: `cpu_clip` itself on the CPU, else a copy moved to `device`."""
+    return cpu_clip if device.type == "cpu" else copy.deepcopy(cpu_clip).to(device)
