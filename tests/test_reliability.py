@@ -14,17 +14,9 @@ import pytest
 import torch
 
 from e2e import REPO_ROOT, TINY, _env, config, run_train
-from mopd.data.synthetic import generate_synthetic_dataset
 
 MOPD_CFG = config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml")
 COOP_CFG = config("trainers", "CoOp", "vit_b16_ep50_ctxv1.yaml")
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory) -> str:
-    root = tmp_path_factory.mktemp("data")
-    generate_synthetic_dataset(str(root), num_classes=6, train_per_class=8, val_per_class=2, test_per_class=4)
-    return str(root)
 
 
 def _args(

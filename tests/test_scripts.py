@@ -10,16 +10,8 @@ import sys
 import pytest
 
 from e2e import BACKENDS, REPO_ROOT, TINY, accuracy, run_script
-from mopd.data.synthetic import generate_synthetic_dataset
 
 FAST = [*TINY, "OPTIM.MAX_EPOCH", "2", "DATALOADER.TRAIN_X.BATCH_SIZE", "16"]
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory) -> str:
-    root = tmp_path_factory.mktemp("data")
-    generate_synthetic_dataset(str(root), num_classes=6, train_per_class=8, val_per_class=2, test_per_class=4)
-    return str(root)
 
 
 def _correct(stdout: str) -> int:

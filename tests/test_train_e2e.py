@@ -8,14 +8,6 @@ import re
 import pytest
 
 from e2e import BACKENDS, DASSL_AVAILABLE, TINY, accuracy, config, run_train
-from mopd.data.synthetic import generate_synthetic_dataset
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory) -> str:
-    root = tmp_path_factory.mktemp("data")
-    generate_synthetic_dataset(str(root), num_classes=6, train_per_class=8, val_per_class=2, test_per_class=4)
-    return str(root)
 
 
 def _train_args(data_root: str, trainer: str, cfg_file: str, out: str, *extra: str) -> list[str]:
