@@ -69,8 +69,6 @@ def encode_class_prompts(
             f"Need at least one template and one class name, got {len(templates)} templates "
             f"and {len(classnames)} class names"
         )
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size={chunk_size} must be at least 1")
     prompts = class_prompts(templates, classnames)
     device = _encoder_device(text_encoder)
     logger.info(
