@@ -7,6 +7,7 @@ setup(
     description="MoPD: Mixture-of-Prompts Distillation for vision-language models, with CoOp-family baselines",
     python_requires=">=3.10",
     packages=find_packages(include=["mopd", "mopd.*"]),
+    package_data={"mopd.results": ["published.csv"]},  # the published numbers of `--published`
     install_requires=[
         "torch>=2.1",
         "torchvision",

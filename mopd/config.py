@@ -36,7 +36,10 @@ def _add_coop_node(cfg: CN) -> None:
 
 def _add_mopd_node(cfg: CN) -> None:
     cfg.TRAINER.MOPD = CN()
-    cfg.TRAINER.MOPD.POOL = "custom"  # teacher pool: custom, imagenet80, mixed, or file (see POOL_FILE)
+    # teacher pool: custom (the authors' 12 per dataset), imagenet80 (CLIP's 80), mixed (the authors' 35
+    # task-related/unrelated ablation templates), noisy (their 12 task-unrelated ones), file (POOL_FILE),
+    # or several joined by "+" (e.g. "custom+noisy"), concatenated in that order
+    cfg.TRAINER.MOPD.POOL = "custom"
     cfg.TRAINER.MOPD.POOL_FILE = ""  # text file, one template with "{}" per line (POOL "file")
     cfg.TRAINER.MOPD.TOP_K = 2  # teacher prompts selected per image by the gate (1 <= k <= pool size)
     cfg.TRAINER.MOPD.TEMPERATURE = 1.0  # distillation temperature tau (> 0)

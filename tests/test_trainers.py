@@ -149,12 +149,17 @@ def test_prograd_rejects_init_words_beside_its_template_init(data_root, tmp_path
                  "TRAINER.COOP.CTX_INIT", "a photo of a")
 
 
-def test_prograd_distils_from_its_own_template_table_and_coop_family_from_coops():
+def test_prograd_and_kgcoop_use_their_own_template_tables_and_coop_family_coops():
     from types import SimpleNamespace
 
     from trainers.coop import CoOp
+    from trainers.kgcoop import KgCoOp
     from trainers.prograd import ProGrad
+    from trainers.zsclip import ZeroshotCLIP
 
     pets = SimpleNamespace(cfg=SimpleNamespace(DATASET=SimpleNamespace(NAME="OxfordPets")))
+    dtd = SimpleNamespace(cfg=SimpleNamespace(DATASET=SimpleNamespace(NAME="DescribableTextures")))
     assert ProGrad.hand_crafted_template(pets) == "a type of pet, a photo of a {}."
     assert CoOp.hand_crafted_template(pets) == "a photo of a {}, a type of pet."
+    assert KgCoOp.hand_crafted_template(dtd) == "a photo of a {}, a type of texture."
+    assert ZeroshotCLIP.hand_crafted_template(dtd) == CoOp.hand_crafted_template(dtd) == "{} texture."

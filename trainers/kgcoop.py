@@ -6,6 +6,7 @@ import torch
 from mopd.backend import TRAINER_REGISTRY
 from mopd.methods.kgcoop_loss import kgcoop_loss, kgcoop_objective
 from mopd.prompts.prompted_clip import PromptedOutput
+from mopd.prompts.templates import kgcoop_template
 
 from .coop import CoOp
 
@@ -14,8 +15,12 @@ from .coop import CoOp
 class KgCoOp(CoOp):
     """Knowledge-guided Context Optimization (Yao, Zhang, Xu, CVPR 2023, arXiv:2303.13283).
 
-    Loss: CE + W * (1 - mean cosine(learned class features, hand-crafted class features)).
+    Loss: CE + W * (1 - mean cosine(learned class features, hand-crafted class features)), the
+    hand-crafted prompts written with KgCoOp's own template table.
     """
+
+    def hand_crafted_template(self) -> str:
+        return kgcoop_template(self.cfg.DATASET.NAME)
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)

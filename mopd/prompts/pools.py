@@ -1,7 +1,10 @@
-"""Teacher-prompt pools for MoPD: the per-dataset `custom` pool, `imagenet80`, `mixed` and user files.
+"""Teacher-prompt pools for MoPD: the authors' `custom`, `mixed` and `noisy` pools, `imagenet80` and files.
 
 A pool is a list of templates, each with exactly one `{}` for the class name. Every template is
 read through the frozen CLIP text encoder to form one teacher prompt (METHOD.md, "Teacher pools").
+Pools combine with "+" (`custom+noisy`): the templates of each, in order, duplicates kept.
+The authors' strings are the specification, byte for byte: their source is
+cheny02/MoPD-TMM, trainers/mopd_templates.py (`CUSTOM_TEMPLATES`, `LASP_PROMPTS`, `NOISY_PROMPTS`).
 """
 from __future__ import annotations
 
@@ -14,27 +17,32 @@ from mopd.prompts.templates import IMAGENET_TEMPLATES
 
 logger = logging.getLogger(__name__)
 
-PoolName = Literal["custom", "imagenet80", "mixed", "file"]
+PoolName = Literal["custom", "imagenet80", "mixed", "noisy", "file"]
 POOL_NAMES: tuple[str, ...] = get_args(PoolName)
+POOL_SEPARATOR = "+"  # joins pool names into one pool, e.g. "custom+noisy"
 
-_NOUNS = ("photo", "picture", "image")
+# The `custom` pool is 3 nouns x ("named" + 3 "<verb> as {}") templates. "<a noun>" stands for
+# "a photo", "a picture", "an image" and "<noun>" for the bare noun; the articles that follow are the
+# authors' own ("a photo of a aircraft, classified as {}." is their string, kept as written).
+_NOUNS = (("a photo", "photo"), ("a picture", "picture"), ("an image", "image"))
 _VERBS = ("classified", "categorized", "labeled")
 
-# Per dataset, the two phrasings of the `custom` pool with "<noun>" standing for photo, picture
-# or image: `named` puts the class name inside the description, `subject` is what the picture
-# shows before ", classified as {}." Articles are added by `_with_article`.
+# Per dataset: (`named`, the template that names the class; `subject`, what the picture shows
+# before ", <verb> as {}.").
 _DOMAIN_PHRASINGS: dict[str, tuple[str, str]] = {
-    "OxfordPets": ("<noun> of a {}, a type of pet.", "<noun> of a pet"),
-    "OxfordFlowers": ("<noun> of a {}, a type of flower.", "<noun> of a flower"),
-    "FGVCAircraft": ("<noun> of a {}, a type of aircraft.", "<noun> of an aircraft"),
-    # Food and texture class names are mostly mass nouns or adjectives ("pizza", "banded").
-    "Food101": ("<noun> of {}, a type of food.", "<noun> of food"),
-    "DescribableTextures": ("<noun> of {}, a type of texture.", "<noun> of a texture"),
-    "EuroSAT": ("centered satellite <noun> of {}.", "centered satellite <noun>"),
-    "UCF101": ("<noun> of a person doing {}.", "<noun> of a person doing"),
+    "OxfordPets": ("<a noun> of a {}, a type of pet.", "<a noun> of a pet"),
+    "OxfordFlowers": ("<a noun> of a {}, a type of flower.", "<a noun> of a flower"),
+    "FGVCAircraft": ("<a noun> of a {}, a type of aircraft.", "<a noun> of a aircraft"),
+    "Food101": ("<a noun> of {}, a type of food.", "<a noun> of food"),
+    "DescribableTextures": ("<a noun> of {}, a type of texture.", "<a noun> of a texture"),
+    "EuroSAT": ("a centered satellite <noun> of {}.", "a centered satellite <noun>"),
+    "UCF101": ("<a noun> of a person doing {}.", "<a noun> of a person doing"),
 }
-_GENERIC_PHRASING = ("<noun> of a {}.", "<noun>")
-# Datasets that use the pool without a domain word on purpose (no warning for them).
+_GENERIC_PHRASING = ("<a noun> of a {}.", "<a noun>")
+# Datasets whose authors' pool has no domain word (ImageNet, Caltech101, StanfordCars, SUN397), and
+# the ImageNet variants: the authors map those to the single string "a photo of a {}.", which their
+# code then iterates character by character; they get ImageNet's 12 templates here, so a MoPD
+# checkpoint trained on ImageNet keeps its gate width on them.
 _GENERIC_DATASETS = frozenset(
     {
         "ImageNet",
@@ -49,57 +57,66 @@ _GENERIC_DATASETS = frozenset(
     }
 )
 
-# Task-related and task-unrelated templates, in the spirit of the reference code's ablation pool:
-# domain templates of several datasets (right for one task, wrong for the others), generic and
-# degraded-photo templates, renditions in other media, and sentences that describe no image type.
+# The authors' mixture of task-related and task-unrelated templates (their `LASP_PROMPTS`), for
+# the pool ablation: 35 templates, "a bad photo of the {}." twice, as they wrote it.
 MIXED_TEMPLATES: tuple[str, ...] = (
-    "a photo of a {}.",
-    "a photo of a {}, a type of pet.",
     "a photo of a {}, a type of flower.",
-    "a photo of a {}, a type of aircraft.",
-    "a photo of {}, a type of food.",
-    "{} texture.",
-    "a centered satellite photo of {}.",
     "a photo of a person doing {}.",
-    "a photo of the {}.",
-    "a close-up photo of a {}.",
-    "a cropped photo of the {}.",
-    "a bright photo of a {}.",
-    "a dark photo of the {}.",
-    "a blurry photo of a {}.",
-    "a low resolution photo of the {}.",
-    "a pixelated photo of a {}.",
-    "a jpeg corrupted photo of the {}.",
-    "a good photo of the {}.",
-    "a bad photo of a {}.",
-    "a photo of the small {}.",
-    "a photo of the large {}.",
-    "a photo of many {}.",
+    "a centered satellite photo of {}.",
+    "a photo of a {}, a type of aircraft.",
+    "{} texture.",
     "itap of a {}.",
-    "a sketch of the {}.",
-    "a drawing of a {}.",
-    "a painting of the {}.",
-    "a rendering of a {}.",
-    "a cartoon {}.",
-    "an origami {}.",
+    "a bad photo of the {}.",
+    "a origami {}.",
+    "a photo of the large {}.",
     "a {} in a video game.",
-    "a plush toy of a {}.",
-    "a tattoo of the {}.",
-    "the word {} written on a blackboard.",
-    "a {} drifting among the clouds at dawn.",
-    "a story told by a {} to the moon.",
-    "the echo of a {} in an empty hall.",
+    "art of the {}.",
+    "a photo of the small {}.",
+    "a photo of a {}.",
+    "a photo of many {}.",
+    "a photo of the hard to see {}.",
+    "a low resolution photo of the {}.",
+    "a rendering of a {}.",
+    "a bad photo of the {}.",
+    "a cropped photo of the {}.",
+    "a pixelated photo of the {}.",
+    "a bright photo of the {}.",
+    "a cropped photo of a {}.",
+    "a photo of the {}.",
+    "a good photo of the {}.",
+    "a rendering of the {}.",
+    "a close-up photo of the {}.",
+    "a low resolution photo of a {}.",
+    "a rendition of the {}.",
+    "a photo of the clean {}.",
+    "a photo of a large {}.",
+    "a blurry photo of a {}.",
+    "a pixelated photo of a {}.",
+    "itap of the {}.",
+    "a jpeg corrupted photo of the {}.",
+    "a good photo of a {}.",
+)
+
+# The authors' task-unrelated ("noisy") templates (their `NOISY_PROMPTS`, group A, the one their
+# code leaves active), without final full stops as they wrote them.
+NOISY_TEMPLATES: tuple[str, ...] = (
+    "a collection of {} floating in the sky",
+    "{} wrapped in a mysterious bubble",
+    "an unexpected encounter with a {}",
+    "a {} hidden among the stars",
+    "a vibrant dance of the {}",
+    "the laughter of a {} echoing through the forest",
+    "a {} emerging from the depths of the ocean",
+    "a journey through the pages of a {}",
+    "the whispers of a {} in the wind",
+    "a {} perched on the edge of a cliff",
+    "a {} illuminated by the moonlight",
+    "the song of a {} resonating in the mountains",
 )
 
 
-def _with_article(phrase: str) -> str:
-    """Prefix "an" to a phrase starting with a vowel letter, else "a" (right for the nouns used here)."""
-    article = "an" if phrase[0] in "aeiou" else "a"
-    return f"{article} {phrase}"
-
-
 def custom_pool(dataset_name: str) -> list[str]:
-    """Return the 12 `custom` templates of `dataset_name`: 3 nouns x ("named" + 3 "<verb> as {}")."""
+    """Return the authors' 12 `custom` templates of `dataset_name` (ImageNet's for datasets they lack)."""
     phrasing = _DOMAIN_PHRASINGS.get(dataset_name)
     if phrasing is None:
         if dataset_name not in _GENERIC_DATASETS:
@@ -111,13 +128,14 @@ def custom_pool(dataset_name: str) -> list[str]:
             )
         phrasing = _GENERIC_PHRASING
     named, subject = phrasing
-    templates = [_with_article(named.replace("<noun>", noun)) for noun in _NOUNS]
-    templates += [
-        f"{_with_article(subject.replace('<noun>', noun))}, {verb} as {{}}."
-        for noun in _NOUNS
-        for verb in _VERBS
-    ]
+    templates = [_with_noun(named, noun) for noun in _NOUNS]
+    templates += [f"{_with_noun(subject, noun)}, {verb} as {{}}." for noun in _NOUNS for verb in _VERBS]
     return templates
+
+
+def _with_noun(phrase: str, noun: tuple[str, str]) -> str:
+    """`phrase` with "<a noun>" and "<noun>" replaced by `noun`'s (with article, bare) forms."""
+    return phrase.replace("<a noun>", noun[0]).replace("<noun>", noun[1])
 
 
 def _template_error(template: str) -> str | None:
@@ -155,31 +173,56 @@ def load_pool_file(path: str | Path) -> list[str]:
     return templates
 
 
-def load_teacher_pool(pool: PoolName, dataset_name: str, pool_file: str = "") -> list[str]:
-    """Return the templates of teacher pool `pool` for `dataset_name` (`pool_file` only for "file")."""
-    if pool not in POOL_NAMES:
-        nearest = difflib.get_close_matches(str(pool), POOL_NAMES, n=1)
-        hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
-        raise ValueError(f"Unknown teacher pool {pool!r}; valid pools: {', '.join(POOL_NAMES)}{hint}")
-    if pool_file and pool != "file":
+def parse_pool(pool: str) -> list[PoolName]:
+    """Split a pool setting such as "custom+noisy" into its pool names; raise ValueError for a bad one."""
+    names = [name.strip() for name in str(pool).split(POOL_SEPARATOR)]
+    for name in names:
+        if name not in POOL_NAMES:
+            nearest = difflib.get_close_matches(name, POOL_NAMES, n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+            raise ValueError(
+                f"Unknown teacher pool {name!r} in {pool!r}; valid pools: {', '.join(POOL_NAMES)}, "
+                f"or several joined by {POOL_SEPARATOR!r} (e.g. 'custom{POOL_SEPARATOR}noisy'){hint}"
+            )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"Teacher pool {pool!r} names {', '.join(repeated)} more than once; name each pool once")
+    return names  # type: ignore[return-value]
+
+
+def _pool_templates(name: PoolName, dataset_name: str, pool_file: str) -> list[str]:
+    """The templates of one named pool."""
+    if name == "custom":
+        return custom_pool(dataset_name)
+    if name == "imagenet80":
+        return list(IMAGENET_TEMPLATES)
+    if name == "mixed":
+        return list(MIXED_TEMPLATES)
+    if name == "noisy":
+        return list(NOISY_TEMPLATES)
+    if not pool_file:
+        raise ValueError(
+            "Pool 'file' needs a pool file: give the path of a text file with one "
+            "template containing '{}' per line"
+        )
+    return load_pool_file(pool_file)
+
+
+def load_teacher_pool(pool: str, dataset_name: str, pool_file: str = "") -> list[str]:
+    """Return the templates of teacher pool `pool` for `dataset_name` (`pool_file` only with "file").
+
+    `pool` is one of POOL_NAMES or several joined by "+"; their templates are concatenated in order.
+    """
+    names = parse_pool(pool)
+    if pool_file and "file" not in names:
         raise ValueError(
             f"A pool file ({pool_file!r}) is only read with pool 'file', but pool is {pool!r}; "
-            "set the pool to 'file' or clear the pool file"
+            "set the pool to 'file' (or add '+file') or clear the pool file"
         )
-    if pool == "custom":
-        templates = custom_pool(dataset_name)
-    elif pool == "imagenet80":
-        templates = list(IMAGENET_TEMPLATES)
-    elif pool == "mixed":
-        templates = list(MIXED_TEMPLATES)
-    else:
-        if not pool_file:
-            raise ValueError(
-                "Pool 'file' needs a pool file: give the path of a text file with one "
-                "template containing '{}' per line"
-            )
-        templates = load_pool_file(pool_file)
-    logger.info("Teacher pool %r for %s: %d templates", pool, dataset_name, len(templates))
+    templates = [template for name in names for template in _pool_templates(name, dataset_name, pool_file)]
+    logger.info(
+        "Teacher pool %r for %s: %d templates (%d distinct)", pool, dataset_name, len(templates), len(set(templates))
+    )
     return templates
 
 

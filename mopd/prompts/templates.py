@@ -1,7 +1,10 @@
-"""Hand-written class-prompt templates: CoOp's one template per dataset and CLIP's 80 ImageNet ones.
+"""Hand-written class-prompt templates: each method's one template per dataset, and CLIP's 80 ImageNet ones.
 
 Dataset keys are Dassl dataset class names (`DATASET.NAME`). Every template holds exactly one
-`{}`, the place of the class name.
+`{}`, the place of the class name. The strings are the authors' own, byte for byte:
+zero-shot CLIP and CoOp from KaiyangZhou/CoOp trainers/zsclip.py (`CUSTOM_TEMPLATES`), KgCoOp from
+htyao89/KgCoOp KgCoOp/trainers/kgcoop.py, ProGrad from BeierZhu/Prompt-align
+ProGrad.public/trainers/prograd.py, the 80 from KaiyangZhou/CoOp trainers/imagenet_templates.py.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_TEMPLATE = "a photo of a {}."
 
 # CoOp's zero-shot template per dataset (Zhou et al., "Learning to Prompt for Vision-Language
-# Models"); KgCoOp uses the same table for its hand-crafted prompts.
+# Models"), the one zero-shot CLIP classifies with. "Synthetic" is this repository's own dataset.
 HAND_CRAFTED_TEMPLATES: dict[str, str] = {
     "ImageNet": "a photo of a {}.",
     "Caltech101": "a photo of a {}.",
@@ -118,6 +121,11 @@ IMAGENET_TEMPLATES: tuple[str, ...] = (
 )
 
 
+# KgCoOp's table (its hand-crafted prompts, the target of its loss) is CoOp's but for DTD.
+KGCOOP_TEMPLATE_CHANGES: dict[str, str] = {
+    "DescribableTextures": "a photo of a {}, a type of texture.",
+}
+
 # ProGrad's own table (its zero-shot teacher and its context init) differs from CoOp's where CoOp
 # puts a description after the class name: ProGrad moves it before, so the class name always ends
 # the template ("<words> {}.") and the words can initialise a context that precedes the name.
@@ -128,6 +136,11 @@ PROGRAD_TEMPLATE_CHANGES: dict[str, str] = {
     "DescribableTextures": "a texture of {}.",
     "Food101": "a type of food, a photo of {}.",
 }
+
+
+def kgcoop_template(dataset_name: str) -> str:
+    """KgCoOp's hand-written template for `dataset_name`: CoOp's, but for the one it changes (DTD)."""
+    return KGCOOP_TEMPLATE_CHANGES.get(dataset_name) or hand_crafted_template(dataset_name)
 
 
 def prograd_template(dataset_name: str) -> str:

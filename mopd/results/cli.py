@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from mopd.atomic import atomic_path
 from mopd.results.layout import LAYOUT_HELP, PROTOCOLS
+from mopd.results.published import PUBLISHED_FILE, load_published
 from mopd.results.render import FORMATS, render
 from mopd.results.report import build_report
 
@@ -31,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", metavar="FILE.png", help="base-to-new bar plot; few-shot results go to FILE_few_shot.png"
     )
     parser.add_argument("--protocol", choices=PROTOCOLS, help="report only this protocol")
+    parser.add_argument(
+        "--published", metavar="FILE", nargs="?", const=PUBLISHED_FILE,
+        help="put the published base-to-new numbers beside ours and flag cells off by more than "
+        "max(1 point, 2 std); FILE defaults to the packaged mopd/results/published.csv",
+    )
     return parser
 
 
@@ -41,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
         report = build_report(args.output_dir, args.protocol)
-    except FileNotFoundError as err:
+        published = load_published(args.published) if args.published else None
+    except (FileNotFoundError, ValueError) as err:
         parser.print_usage(sys.stderr)
         sys.stderr.write(f"{parser.prog}: error: {err}\n")
         return EXIT_USAGE
@@ -51,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "No %s found under %s: expected run directories laid out as %s", scope, args.output_dir, LAYOUT_HELP
         )
         return EXIT_NO_RUNS
-    text = render(report, args.format)
+    text = render(report, args.format, published)
     if args.output:
         with atomic_path(args.output) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.write(text)

@@ -1,4 +1,8 @@
-"""Rendering a report as Markdown tables, tidy CSV or JSON with every per-seed number."""
+"""Rendering a report as Markdown tables, tidy CSV, JSON with every per-seed number, or LaTeX.
+
+With published numbers, Markdown adds the reproduction table, JSON a `reproduction` list, CSV one
+`<metric>_published` row per compared cell and LaTeX the published rows beside ours.
+"""
 from __future__ import annotations
 
 import csv
@@ -8,13 +12,16 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from mopd.results import reproduction
 from mopd.results.aggregate import AVERAGE, Entry
 from mopd.results.completeness import Problem
+from mopd.results.latex import base2new_latex, protocol_latex
 from mopd.results.names import BENCHMARK_DATASETS, DG_VARIANTS, TRANSFER_TARGETS, dataset_sort_key, display_name
+from mopd.results.published import Comparison, PublishedRow, compare
 from mopd.results.report import Report
 
-Format = Literal["markdown", "csv", "json"]
-FORMATS: tuple[str, ...] = ("markdown", "csv", "json")
+Format = Literal["markdown", "csv", "json", "latex"]
+FORMATS: tuple[str, ...] = ("markdown", "csv", "json", "latex")
 
 STD_NOTE = "Accuracy in %, mean ± sample std (ddof=1) over seeds (one seed: the mean alone; '-': no result)."
 _CAPTIONS = {
@@ -40,16 +47,17 @@ _AVERAGE_LABELS = {
 }
 
 
-def render(report: Report, fmt: Format = "markdown") -> str:
-    """The report as text in `fmt`."""
-    renderers: dict[str, Callable[[Report], str]] = {
+def render(report: Report, fmt: Format = "markdown", published: Sequence[PublishedRow] | None = None) -> str:
+    """The report as text in `fmt`; with `published`, our cells beside the published ones."""
+    renderers: dict[str, Callable[[Report, Sequence[PublishedRow] | None], str]] = {
         "markdown": render_markdown,
         "csv": render_csv,
         "json": render_json,
+        "latex": render_latex,
     }
     if fmt not in renderers:
         raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    return renderers[fmt](report)
+    return renderers[fmt](report, published)
 
 
 def format_cell(entry: Entry | None, names: Callable[[str], str] = display_name) -> str:
@@ -68,8 +76,8 @@ def format_cell(entry: Entry | None, names: Callable[[str], str] = display_name)
     return f"{entry.value:.2f}" if entry.std is None else f"{entry.value:.2f} ± {entry.std:.2f}"
 
 
-def render_markdown(report: Report) -> str:
-    """Markdown tables, one per protocol present, then the missing / incomplete runs."""
+def render_markdown(report: Report, published: Sequence[PublishedRow] | None = None) -> str:
+    """Markdown tables, one per protocol present, the reproduction table (with `published`), then missing runs."""
     lines = [f"# Results in {report.output_dir}", ""]
     for protocol, table in (
         ("base2new", _base2new_table),
@@ -82,6 +90,8 @@ def render_markdown(report: Report) -> str:
             header, rows = table(entries)
             caption = f"{STD_NOTE} {_CAPTIONS[protocol]}"
             lines += [f"## {_TITLES[protocol]}", "", caption, ""] + _markdown_table(header, rows) + [""]
+    if published is not None:
+        lines += _reproduction_markdown(compare(report.entries, published))
     lines += ["## Missing / incomplete runs", ""]
     if report.problems:
         header = ["Protocol", "Phase", "Dataset", "Method", "Config", "Shots", "Seed", "Problem", "Path"]
@@ -93,6 +103,15 @@ def render_markdown(report: Report) -> str:
     else:
         lines.append("None.")
     return "\n".join(lines) + "\n"
+
+
+def _reproduction_markdown(comparisons: Sequence[Comparison]) -> list[str]:
+    lines = [f"## {reproduction.TITLE}", "", reproduction.CAPTION, ""]
+    if not comparisons:
+        return lines + ["No run has a published counterpart: the published numbers are 16-shot base-to-new "
+                        "results on the 11 datasets.", ""]
+    header, rows = reproduction.reproduction_table(comparisons)
+    return lines + _markdown_table(header, rows) + ["", reproduction.summary(comparisons), ""]
 
 
 def _text(value: int | None) -> str:
@@ -168,8 +187,12 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 
 
-def render_csv(report: Report) -> str:
-    """Tidy CSV: one row per reported number, then one row per incomplete run (metric 'incomplete_run')."""
+def render_csv(report: Report, published: Sequence[PublishedRow] | None = None) -> str:
+    """Tidy CSV: one row per reported number, then one row per incomplete run (metric 'incomplete_run').
+
+    With `published`, one row per compared cell follows (metric '<metric>_published', value the
+    published number, note ours, the difference, the tolerance and whether it is off target).
+    """
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -192,6 +215,14 @@ def render_csv(report: Report) -> str:
         )
     for p in report.problems:
         writer.writerow(_problem_row(p))
+    for c in compare(report.entries, published or ()):
+        verdict = "off target" if c.flagged else "within tolerance"
+        writer.writerow({
+            "protocol": "base2new", "dataset": c.dataset, "method": c.method, "cfg": c.cfg, "shots": c.shots,
+            "metric": f"{c.metric}_published", "value": f"{c.published:.4f}", "std": "", "n_seeds": "",
+            "seeds": "", "path": "",
+            "note": f"ours {c.ours:.4f}; difference {c.difference:+.4f}; tolerance {c.tolerance:.4f}; {verdict}",
+        })
     return out.getvalue()
 
 
@@ -212,8 +243,11 @@ def _problem_row(p: Problem) -> dict[str, object]:
     }
 
 
-def render_json(report: Report) -> str:
-    """JSON with every run (per-seed accuracies and counts), every table entry and the incomplete runs."""
+def render_json(report: Report, published: Sequence[PublishedRow] | None = None) -> str:
+    """JSON with every run (per-seed accuracies and counts), every table entry and the incomplete runs.
+
+    With `published`, `reproduction` lists every compared cell with its difference and flag.
+    """
     document = {
         "output_dir": report.output_dir,
         "std": "sample standard deviation (ddof=1) over seeds; null below two seeds and for derived numbers",
@@ -224,4 +258,25 @@ def render_json(report: Report) -> str:
         ],
         "incomplete": [dataclasses.asdict(p) for p in report.problems],
     }
+    if published is not None:
+        document["reproduction"] = reproduction.comparison_records(compare(report.entries, published))
     return json.dumps(document, indent=2) + "\n"
+
+
+def render_latex(report: Report, published: Sequence[PublishedRow] | None = None) -> str:
+    """LaTeX tables in the papers' layout, one per protocol present (needs booktabs; graphicx for wide ones)."""
+    lines = [
+        f"% Results in {report.output_dir}: accuracy in %, mean over seeds; best per column in bold.",
+        "% Needs \\usepackage{booktabs} (and graphicx for \\resizebox).",
+    ]
+    shown = [row for row in published or () if any(
+        e.protocol == row.protocol and e.dataset == row.dataset for e in report.entries
+    )]
+    for method, source in sorted({(row.method, row.source) for row in shown}):
+        lines.append(f"% {method} (paper): {source}")
+    for protocol in ("base2new", "cross_dataset", "domain_generalization", "few_shot"):
+        entries = [e for e in report.entries if e.protocol == protocol]
+        if entries:
+            body = base2new_latex(entries, shown) if protocol == "base2new" else protocol_latex(protocol, entries)
+            lines += [""] + body
+    return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ export PYTHON
 
 "$PYTHON" -m mopd.data.synthetic --root "$DATA"
 # Like real CLIP, the tiny one is first pre-trained on image-text pairs of every class (seconds, cached).
-"$PYTHON" -m mopd.clip.pretrain_tiny --data-root "$DATA" --output "$OUTPUT/tiny_clip.pt"
+"$PYTHON" -m mopd.demo.pretrain_tiny --data-root "$DATA" --output "$OUTPUT/tiny_clip.pt"
 TINY=(MODEL.BACKBONE.NAME tiny MODEL.BACKBONE.PATH "$OUTPUT/tiny_clip.pt" INPUT.SIZE "(32, 32)"
     DATALOADER.NUM_WORKERS 0 OPTIM.MAX_EPOCH 10 TRAIN.PRINT_FREQ 5)
 bash "$REPO_ROOT/scripts/mopd/base2new_train.sh" synthetic 1 "${TINY[@]}" "$@"

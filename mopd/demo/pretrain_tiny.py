@@ -5,7 +5,7 @@ Like OpenAI's CLIP before prompt learning, this one is first trained on image-ca
 TRAIN images of every class of the synthetic dataset (base and new), each paired with a caption
 from a few templates, under CLIP's symmetric InfoNCE loss and its learnt logit scale.
 
-Run `python -m mopd.clip.pretrain_tiny --data-root DIR --output FILE` (DIR as given to
+Run `python -m mopd.demo.pretrain_tiny --data-root DIR --output FILE` (DIR as given to
 `python -m mopd.data.synthetic --root DIR`), then train with `MODEL.BACKBONE.NAME tiny
 MODEL.BACKBONE.PATH FILE`. FILE.json records how FILE was made; a re-run with the same settings
 on the same data keeps FILE.

@@ -9,10 +9,10 @@ import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 
-from mopd.clip import pretrain_tiny
+from mopd.demo import pretrain_tiny
 from mopd.clip.backbones import TINY
 from mopd.clip.loading import load_clip
-from mopd.clip.pretrain_tiny import (
+from mopd.demo.pretrain_tiny import (
     PIXEL_MEAN,
     PIXEL_STD,
     PretrainSettings,

@@ -1,0 +1,88 @@
+"""The shipped method configs hold the settings their authors publish (values copied from the sources named)."""
+import os
+
+import pytest
+
+from mopd.config import get_cfg
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_OPTIM = {"OPTIM.NAME": "sgd", "OPTIM.LR": 0.002, "OPTIM.LR_SCHEDULER": "cosine", "OPTIM.WARMUP_EPOCH": 1,
+          "OPTIM.WARMUP_TYPE": "constant", "OPTIM.WARMUP_CONS_LR": 1e-5}
+_VIT = {"MODEL.BACKBONE.NAME": "ViT-B/16", "INPUT.SIZE": (224, 224)}
+_PHOTO_INIT = {"TRAINER.COOP.N_CTX": 4, "TRAINER.COOP.CTX_INIT": "a photo of a"}
+
+# config -> the authors' values. CTX_INIT "a photo of a" (or True) in their configs means 4 context
+# vectors initialised from those words: their prompt learners take N_CTX from the words.
+PUBLISHED = {
+    # KaiyangZhou/CoOp configs/trainers/CoOp/vit_b16_ctxv1.yaml, vit_b16_ep50_ctxv1.yaml (CoCoOp's CoOp runs)
+    "CoOp/vit_b16_ctxv1": {**_OPTIM, **_VIT, **_PHOTO_INIT, "OPTIM.MAX_EPOCH": 200,
+                           "DATALOADER.TRAIN_X.BATCH_SIZE": 32},
+    "CoOp/vit_b16_ep50_ctxv1": {**_OPTIM, **_VIT, **_PHOTO_INIT, "OPTIM.MAX_EPOCH": 50,
+                                "DATALOADER.TRAIN_X.BATCH_SIZE": 32},
+    # KaiyangZhou/CoOp configs/trainers/CoOp/vit_b16*.yaml with scripts/coop/main.sh's N_CTX 16, random init
+    "CoOp/vit_b16": {**_OPTIM, **_VIT, "OPTIM.MAX_EPOCH": 200, "DATALOADER.TRAIN_X.BATCH_SIZE": 32,
+                     "TRAINER.COOP.N_CTX": 16, "TRAINER.COOP.CTX_INIT": ""},
+    "CoOp/vit_b16_ep100": {**_OPTIM, **_VIT, "OPTIM.MAX_EPOCH": 100, "TRAINER.COOP.N_CTX": 16},
+    "CoOp/vit_b16_ep50": {**_OPTIM, **_VIT, "OPTIM.MAX_EPOCH": 50, "TRAINER.COOP.N_CTX": 16},
+    # KaiyangZhou/CoOp configs/trainers/CoCoOp/vit_b16_c4_ep10_batch1_ctxv1.yaml
+    "CoCoOp/vit_b16_c4_ep10_batch1_ctxv1": {**_OPTIM, **_VIT, **_PHOTO_INIT, "OPTIM.MAX_EPOCH": 10,
+                                            "DATALOADER.TRAIN_X.BATCH_SIZE": 1, "TRAINER.COOP.PREC": "fp16"},
+    # htyao89/KgCoOp KgCoOp/configs/trainers/KgCoOp/vit_b16_ep100_ctxv1.yaml; W 8.0 from scripts/run.sh
+    "KgCoOp/vit_b16_ep100_ctxv1": {**_OPTIM, **_VIT, **_PHOTO_INIT, "OPTIM.MAX_EPOCH": 100,
+                                   "DATALOADER.TRAIN_X.BATCH_SIZE": 128, "TRAINER.KGCOOP.W": 8.0},
+    # BeierZhu/Prompt-align ProGrad.public/configs/trainers/ProGrad/rn50*.yaml, LAMBDA 1.0 from scripts/prograd.sh
+    **{
+        f"ProGrad/{backbone}{suffix}": {
+            **_OPTIM, "MODEL.BACKBONE.NAME": name, "OPTIM.MAX_EPOCH": epochs, "DATALOADER.TRAIN_X.BATCH_SIZE": 32,
+            "TRAINER.COOP.N_CTX": 16, "TRAINER.PROGRAD.INIT_FROM_TEMPLATE": True, "TRAINER.PROGRAD.LAMBDA": 1.0,
+            "TRAINER.PROGRAD.T": 1.0,
+        }
+        for backbone, name in (("rn50", "RN50"), ("vit_b16", "ViT-B/16"))  # vit_b16*: ours, see README
+        for suffix, epochs in (("", 200), ("_ep100", 100), ("_ep50", 50))
+    },
+}
+
+# cheny02/MoPD-TMM scripts/run.sh: dataset -> (W, W2, TOP_K "num_prompts", epochs of its config)
+MOPD_BASE2NEW = {
+    "imagenet": (0.8, 0.0005, 3, 25),
+    "caltech101": (0.8, 0.0005, 3, 100),
+    "oxford_pets": (0.8, 0.5, 3, 25),
+    "stanford_cars": (0.8, 0.1, 3, 100),
+    "oxford_flowers": (0.8, 0.1, 3, 100),
+    "food101": (0.5, 0.1, 2, 25),
+    "fgvc_aircraft": (0.8, 0.1, 2, 25),
+    "sun397": (0.8, 0.1, 2, 25),
+    "dtd": (0.8, 0.1, 2, 25),
+    "eurosat": (0.5, 0.1, 2, 100),
+    "ucf101": (0.5, 0.1, 2, 25),
+}
+
+
+def _merged(*files: str):
+    cfg = get_cfg()
+    for file in files:
+        cfg.merge_from_file(os.path.join(REPO_ROOT, "configs", "trainers", file))
+    return cfg
+
+
+def _value(cfg, key: str):
+    for part in key.split("."):
+        cfg = cfg[part]
+    return cfg
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_config_holds_the_published_settings(name):
+    cfg = _merged(f"{name}.yaml")
+    assert {key: _value(cfg, key) for key in PUBLISHED[name]} == PUBLISHED[name]
+
+
+@pytest.mark.parametrize("dataset", sorted(MOPD_BASE2NEW))
+def test_mopd_base2new_settings_are_the_authors_run_sh(dataset):
+    cfg = _merged("MoPD/vit_b16_ep25_ctxv1.yaml", f"MoPD/base2new/{dataset}.yaml")
+    mopd = cfg.TRAINER.MOPD
+    assert (mopd.W, mopd.W2, mopd.TOP_K, cfg.OPTIM.MAX_EPOCH) == MOPD_BASE2NEW[dataset]
+    expected = {**_OPTIM, **_VIT, **_PHOTO_INIT, "DATALOADER.TRAIN_X.BATCH_SIZE": 128, "TRAINER.MOPD.POOL": "custom",
+                "TRAINER.MOPD.TEMPERATURE": 1.0}
+    assert {key: _value(cfg, key) for key in expected} == expected
