@@ -1,4 +1,4 @@
-"""Checkpoint I/O in Dassl's format, written atomically and read with `weights_only=True`.
+"""Checkpoint I/O in Dassl's format, written atomically and read without running pickled code.
 
 Used by both backends (also under real Dassl), so this module never imports `dassl`.
 A checkpoint is a dict with keys state_dict, epoch, optimizer, scheduler and val_result, saved as
@@ -10,6 +10,7 @@ import logging
 import os
 import os.path as osp
 import pickle
+import re
 import shutil
 import zipfile
 from collections import OrderedDict
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from mopd.atomic import atomic_path
+from mopd.engine.foreign_checkpoint import load_foreign_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +29,12 @@ LATEST_FILE = "checkpoint"  # text file naming the latest checkpoint of a model 
 BEST_FILE = "model-best.pth.tar"
 EPOCH_FILE_PREFIX = "model.pth.tar-"
 
-# What torch.load raises for corrupt, truncated or unsafe (code-executing) files.
-_UNLOADABLE = (
+# What torch.load raises for corrupt or truncated files (a cut zip archive fails with EINVAL, an OSError).
+_UNREADABLE = (
     pickle.UnpicklingError,
     RuntimeError,
     EOFError,
+    OSError,
     KeyError,
     ValueError,
     TypeError,
@@ -40,6 +43,8 @@ _UNLOADABLE = (
     UnicodeDecodeError,
     zipfile.BadZipFile,
 )
+# How torch.load(weights_only=True) names a pickled class or function it refuses to import.
+_REFUSED_GLOBAL = re.compile(r"\bGLOBAL\b")
 
 
 def _atomic_write(fpath: str, write: Callable[[str], None]) -> None:
@@ -97,12 +102,26 @@ def save_checkpoint(
     return fpath
 
 
+def _unreadable(fpath: str, err: BaseException) -> ValueError:
+    """The error for a file torch.load cannot read, naming it and what to do."""
+    # torch's messages run on for several lines: keep their first sentence
+    first_sentence = re.split(r"(?<=\.) ", " ".join(str(err).split()))[0][:200].rstrip(".")
+    return ValueError(
+        f'cannot load checkpoint "{fpath}": it is corrupt or truncated, or not a PyTorch checkpoint '
+        f"({type(err).__name__}: {first_sentence}). Copy it again from where it came from, or re-create it by training"
+    )
+
+
 def load_checkpoint(fpath: str) -> Any:
-    """Load a checkpoint onto the CPU with `torch.load(weights_only=True)`.
+    """Load a checkpoint onto the CPU without running pickled code.
+
+    `torch.load(weights_only=True)` reads this repository's checkpoints. A file it refuses because
+    it pickles Python objects (Dassl's scheduler state, as in checkpoints of the CoOp-family
+    repositories) is read by `load_foreign_checkpoint`, where those objects become inert placeholders.
 
     Raises:
         FileNotFoundError: `fpath` does not exist.
-        ValueError: the file is corrupt, truncated, or holds Python objects that could run code.
+        ValueError: the file is corrupt, truncated or not a checkpoint.
     """
     if not fpath:
         raise ValueError(f"checkpoint path is empty ({fpath!r}); pass the path of a .pth/.pth.tar file")
@@ -110,14 +129,17 @@ def load_checkpoint(fpath: str) -> Any:
         raise FileNotFoundError(f'No checkpoint file at "{fpath}"; check the path (e.g. --model-dir/--resume)')
     try:
         return torch.load(fpath, map_location="cpu", weights_only=True)
-    except _UNLOADABLE as err:
-        raise ValueError(
-            f'Cannot load checkpoint "{fpath}": it is corrupt, truncated, or contains Python objects '
-            "that torch.load(weights_only=True) refuses to unpickle because they could execute code "
-            "(for instance a checkpoint written by original Dassl with a warm-up scheduler). Re-create "
-            "it with this repository, or, only if you trust its source, re-save its tensors with "
-            f"torch.load(..., weights_only=False). Original error: {type(err).__name__}: {err}"
-        ) from err
+    except PermissionError:
+        raise
+    except pickle.UnpicklingError as err:
+        if not _REFUSED_GLOBAL.search(str(err)):
+            raise _unreadable(fpath, err) from err
+    except _UNREADABLE as err:
+        raise _unreadable(fpath, err) from err
+    try:
+        return load_foreign_checkpoint(fpath)
+    except _UNREADABLE as err:
+        raise _unreadable(fpath, err) from err
 
 
 def restore_latest_checkpoint(
