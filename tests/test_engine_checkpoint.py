@@ -195,3 +195,50 @@ def test_load_model_from_another_architecture_raises_value_error(tmp_path):
     with pytest.raises(ValueError, match="does not fit"):
         other.load_model(str(tmp_path), epoch=1)
 
+
+def test_pointer_to_a_deleted_checkpoint_names_the_pointer_and_how_to_proceed(tmp_path):
+    saved = _Holder(seed=0)
+    saved.save_model(epoch=0, directory=str(tmp_path))
+    saved.save_model(epoch=1, directory=str(tmp_path))
+    model_dir = tmp_path / "model"
+    os.remove(model_dir / "model.pth.tar-2")
+
+    with pytest.raises(FileNotFoundError) as info:
+        _Holder(seed=1).resume_model_if_exist(str(tmp_path))
+    message = str(info.value)
+    pointer = str(model_dir / "checkpoint")
+    assert f"the pointer file {pointer} names model.pth.tar-2, which does not exist" in message
+    assert f"write one of ['model.pth.tar-1'] into {pointer}" in message
+    assert f"to train from scratch, delete {pointer}" in message
+    assert "--model-dir" not in message and "--resume" not in message
+    assert (model_dir / "checkpoint").read_text() == "model.pth.tar-2\n"
+
+    (model_dir / "checkpoint").write_text("model.pth.tar-1\n")  # the first way forward works
+    resumed = _Holder(seed=1)
+    assert resumed.resume_model_if_exist(str(tmp_path)) == 1
+
+
+def test_resume_from_another_shape_is_a_value_error_naming_the_file(tmp_path):
+    _Holder(seed=0).save_model(epoch=0, directory=str(tmp_path))
+    other = _Holder(seed=0)
+    other._models["model"] = other.model = nn.Linear(3, 5)
+    with pytest.raises(ValueError) as info:
+        other.resume_model_if_exist(str(tmp_path))
+    assert str(tmp_path / "model" / "model.pth.tar-1") in str(info.value)
+    assert "size mismatch for weight" in str(info.value) and "another output directory" in str(info.value)
+
+
+def test_resume_from_a_dassl_checkpoint_with_pickled_scheduler_is_refused(tmp_path):
+    from dassl_like import save_dassl_checkpoint
+
+    holder = _Holder(seed=0)
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    save_dassl_checkpoint(str(model_dir / "model.pth.tar-1"), holder.model.state_dict(), epoch=1)
+    (model_dir / "checkpoint").write_text("model.pth.tar-1\n")
+    before = holder.model.weight.detach().clone()
+    with pytest.raises(ValueError, match="torch.optim.lr_scheduler.CosineAnnealingLR") as info:
+        _Holder(seed=1).resume_model_if_exist(str(tmp_path))
+    assert "--eval-only" in str(info.value)
+    assert torch.equal(holder.model.weight, before)
+

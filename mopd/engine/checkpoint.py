@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from mopd.atomic import atomic_path
-from mopd.engine.foreign_checkpoint import load_foreign_checkpoint
+from mopd.engine.foreign_checkpoint import inert_objects_in, load_foreign_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -142,29 +142,72 @@ def load_checkpoint(fpath: str) -> Any:
         raise _unreadable(fpath, err) from err
 
 
-def restore_latest_checkpoint(
-    fdir: str,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer | None = None,
-    scheduler: Any | None = None,
-) -> dict[str, Any]:
-    """Load the checkpoint named in `fdir/checkpoint` into model, optimizer and scheduler.
+def available_checkpoints(model_dir: str) -> list[str]:
+    """The checkpoint files in `model_dir`: epoch files in epoch order, then the best model if there is one."""
+    if not osp.isdir(model_dir):
+        return []
+    files = os.listdir(model_dir)
+    epochs = sorted(int(f[len(EPOCH_FILE_PREFIX):]) for f in files
+                    if f.startswith(EPOCH_FILE_PREFIX) and f[len(EPOCH_FILE_PREFIX):].isdigit())
+    return [f"{EPOCH_FILE_PREFIX}{e}" for e in epochs] + ([BEST_FILE] if BEST_FILE in files else [])
 
-    Returns:
-        The whole checkpoint: its `epoch` (the number of finished epochs) is the epoch to start
-        from, and `training_state` (when saved) the trainer's own state.
-    """
-    latest_file = osp.join(fdir, LATEST_FILE)
-    if not osp.isfile(latest_file):
+
+def _pointer_advice(fdir: str, named: str) -> str:
+    """How to get past a `checkpoint` pointer file that names a missing or unreadable file `named`."""
+    pointer = osp.join(fdir, LATEST_FILE)
+    earlier = [name for name in available_checkpoints(fdir) if name not in (BEST_FILE, named)]
+    resume = (f"to resume from an earlier epoch, write one of {earlier} into {pointer}; " if earlier
+              else "there is no other epoch checkpoint to resume from; ")
+    return f"{resume}to train from scratch, delete {pointer}"
+
+
+def read_latest_checkpoint(fdir: str) -> tuple[str, Any]:
+    """Load the checkpoint that the pointer file `fdir/checkpoint` names; return its path and contents."""
+    pointer = osp.join(fdir, LATEST_FILE)
+    if not osp.isfile(pointer):
         raise FileNotFoundError(
             f'No "{LATEST_FILE}" file in {fdir}, so there is no checkpoint to resume from; '
             "start without --resume or point it at a run directory"
         )
-    with open(latest_file, encoding="utf-8") as f:
-        fpath = osp.join(fdir, f.readline().strip())
+    with open(pointer, encoding="utf-8") as f:
+        name = f.readline().strip()
+    fpath = osp.join(fdir, name)
+    if not name or not osp.isfile(fpath):
+        what = f"names {name}, which does not exist" if name else "is empty"
+        raise FileNotFoundError(f"cannot resume: the pointer file {pointer} {what}; {_pointer_advice(fdir, name)}")
     logger.info('Loading checkpoint from "%s"', fpath)
-    checkpoint = load_checkpoint(fpath)
-    model.load_state_dict(checkpoint["state_dict"])
+    try:
+        return fpath, load_checkpoint(fpath)
+    except ValueError as err:
+        raise ValueError(f"cannot resume: {err}; {_pointer_advice(fdir, name)}") from err
+
+
+def load_weights(model: nn.Module, state_dict: Mapping[str, Any], fpath: str, advice: str) -> None:
+    """Strictly load `state_dict` into `model`; a mismatch raises ValueError naming `fpath` and ending with `advice`."""
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())  # torch's message spans several indented lines
+        raise ValueError(f'Checkpoint "{fpath}" does not fit model {type(model).__name__}: {detail}. {advice}') from err
+
+
+def restore_checkpoint(
+    fpath: str,
+    checkpoint: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any | None = None,
+) -> None:
+    """Load a checkpoint read from `fpath` into model, optimizer and scheduler to continue training it."""
+    inert = inert_objects_in([checkpoint.get("optimizer"), checkpoint.get("scheduler")])
+    if inert:
+        raise ValueError(
+            f'cannot resume from "{fpath}": its optimizer and scheduler state are pickled objects ({", ".join(inert)}) '
+            "that are not run, so training cannot continue from it; evaluate it with --eval-only --model-dir, "
+            "or train in another output directory"
+        )
+    advice = "It was written with other settings; resume with those, or train in another output directory"
+    load_weights(model, checkpoint["state_dict"], fpath, advice)
     logger.info("Loaded model weights")
     if optimizer is not None and checkpoint.get("optimizer") is not None:
         optimizer.load_state_dict(checkpoint["optimizer"])
@@ -173,7 +216,6 @@ def restore_latest_checkpoint(
         scheduler.load_state_dict(checkpoint["scheduler"])
         logger.info("Loaded scheduler")
     logger.info("Previous epoch: %d", int(checkpoint["epoch"]))
-    return checkpoint
 
 
 def load_pretrained_weights(model: nn.Module, weight_path: str) -> None:

@@ -8,7 +8,6 @@ first in the bases), so it relies only on `self._models`, `self._optims`, `self.
 from __future__ import annotations
 
 import logging
-import os
 import os.path as osp
 from typing import Any
 
@@ -16,22 +15,15 @@ from mopd.engine.checkpoint import (
     BEST_FILE,
     EPOCH_FILE_PREFIX,
     LATEST_FILE,
+    available_checkpoints,
     load_checkpoint,
-    restore_latest_checkpoint,
+    load_weights,
+    read_latest_checkpoint,
+    restore_checkpoint,
     save_checkpoint,
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _available_checkpoints(model_dir: str) -> list[str]:
-    """Return the epoch numbers saved in `model_dir`, plus "best" if a best model exists."""
-    if not osp.isdir(model_dir):
-        return []
-    files = os.listdir(model_dir)
-    epochs = sorted(int(f[len(EPOCH_FILE_PREFIX):]) for f in files
-                    if f.startswith(EPOCH_FILE_PREFIX) and f[len(EPOCH_FILE_PREFIX):].isdigit())
-    return [str(e) for e in epochs] + (["best"] if BEST_FILE in files else [])
 
 
 class CheckpointMixin:
@@ -71,12 +63,11 @@ class CheckpointMixin:
             logger.info("No checkpoint found, train from scratch")
             return 0
         logger.info("Found checkpoint at %s (will resume training)", directory)
-        checkpoints = {
-            name: restore_latest_checkpoint(
-                osp.join(directory, name), self._models[name], self._optims[name], self._scheds[name]
-            )
-            for name in names
-        }
+        checkpoints = {}
+        for name in names:
+            fpath, checkpoint = read_latest_checkpoint(osp.join(directory, name))
+            restore_checkpoint(fpath, checkpoint, self._models[name], self._optims[name], self._scheds[name])
+            checkpoints[name] = checkpoint
         epochs = {name: int(checkpoint["epoch"]) for name, checkpoint in checkpoints.items()}
         if len(set(epochs.values())) > 1:
             logger.warning("Models were saved at different epochs %s; resuming from the earliest", epochs)
@@ -107,7 +98,7 @@ class CheckpointMixin:
         for name in self.get_model_names():
             model_path = osp.join(directory, name, model_file)
             if not osp.isfile(model_path):
-                available = _available_checkpoints(osp.join(directory, name))
+                available = _epochs(available_checkpoints(osp.join(directory, name)))
                 raise FileNotFoundError(
                     f'No model at "{model_path}"; checkpoints available in {osp.join(directory, name)}: '
                     f"{available or 'none'} (pass one of these epochs, e.g. --load-epoch, or the right directory)"
@@ -117,11 +108,11 @@ class CheckpointMixin:
             val_text = "None" if val_result is None else f"{val_result:.1f}"
             logger.info("Load %s to %s (epoch=%s, val_result=%s)", model_path, name, checkpoint["epoch"], val_text)
             state_dict = self.adapt_loaded_state_dict(name, checkpoint["state_dict"])
-            try:
-                self._models[name].load_state_dict(state_dict)
-            except RuntimeError as err:
-                detail = " ".join(str(err).split())  # torch's message spans several indented lines
-                raise ValueError(
-                    f'Checkpoint "{model_path}" does not fit model "{name}": {detail}. It was probably written '
-                    "with another trainer, backbone or dataset; point to the matching output directory"
-                ) from err
+            load_weights(self._models[name], state_dict, model_path,
+                         "It was probably written with another trainer, backbone or dataset; "
+                         "point to the matching output directory")
+
+
+def _epochs(checkpoint_files: list[str]) -> list[str]:
+    """Epoch numbers (and "best") of checkpoint file names, as --load-epoch takes them."""
+    return [f[len(EPOCH_FILE_PREFIX):] if f.startswith(EPOCH_FILE_PREFIX) else "best" for f in checkpoint_files]
