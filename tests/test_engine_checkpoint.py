@@ -242,3 +242,19 @@ def test_resume_from_a_dassl_checkpoint_with_pickled_scheduler_is_refused(tmp_pa
     assert "--eval-only" in str(info.value)
     assert torch.equal(holder.model.weight, before)
 
+
+def test_real_dassl_reads_and_resumes_checkpoints_that_carry_meta(tmp_path):
+    torchtools = pytest.importorskip("dassl.utils.torchtools", reason="real Dassl is not importable")
+
+    class Described(_Holder):
+        def checkpoint_meta(self):
+            return {"trainer": "Described", "backbone": "tiny", "num_classes": 2,
+                    "model_settings": {"n_ctx": 4}, "training_settings": {}}
+
+    saved = Described(seed=0)
+    saved.save_model(epoch=2, directory=str(tmp_path))
+    fpath = str(tmp_path / "model" / "model.pth.tar-3")
+    assert torchtools.load_checkpoint(fpath)["meta"]["trainer"] == "Described"
+    resumed = _Holder(seed=1)
+    assert torchtools.resume_from_checkpoint(str(tmp_path / "model"), resumed.model, resumed.optim, resumed.sched) == 3
+    assert torch.equal(resumed.model.weight, saved.model.weight)

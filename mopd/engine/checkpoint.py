@@ -1,7 +1,8 @@
 """Checkpoint I/O in Dassl's format, written atomically and read without running pickled code.
 
 Used by both backends (also under real Dassl), so this module never imports `dassl`.
-A checkpoint is a dict with keys state_dict, epoch, optimizer, scheduler and val_result, saved as
+A checkpoint is a dict with keys state_dict, epoch, optimizer, scheduler and val_result (this
+repository adds training_state and meta, see `checkpoint_meta`), saved as
 `<save_dir>/model.pth.tar-<epoch>` (or `model_name`), with a `checkpoint` text file naming the latest.
 """
 from __future__ import annotations

@@ -22,6 +22,7 @@ from mopd.engine.checkpoint import (
     restore_checkpoint,
     save_checkpoint,
 )
+from mopd.engine.checkpoint_meta import META_KEY, Purpose, check_checkpoint_meta
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class CheckpointMixin:
     ) -> None:
         """Save each model with its optimizer and scheduler state; the stored epoch is `epoch + 1`."""
         for name in self.get_model_names():
+            meta = self.checkpoint_meta()
             optim = self._optims[name]
             sched = self._scheds[name]
             state = {
@@ -53,6 +55,7 @@ class CheckpointMixin:
                 "scheduler": None if sched is None else sched.state_dict(),
                 "val_result": val_result,
                 "training_state": self.training_state(),
+                **({META_KEY: meta} if meta else {}),
             }
             save_checkpoint(state, osp.join(directory, name), is_best=is_best, model_name=model_name)
 
@@ -66,7 +69,9 @@ class CheckpointMixin:
         checkpoints = {}
         for name in names:
             fpath, checkpoint = read_latest_checkpoint(osp.join(directory, name))
-            restore_checkpoint(fpath, checkpoint, self._models[name], self._optims[name], self._scheds[name])
+            state_dict = self._checked_state_dict(name, fpath, checkpoint, "resume")
+            restore_checkpoint(fpath, {**checkpoint, "state_dict": state_dict},
+                               self._models[name], self._optims[name], self._scheds[name])
             checkpoints[name] = checkpoint
         epochs = {name: int(checkpoint["epoch"]) for name, checkpoint in checkpoints.items()}
         if len(set(epochs.values())) > 1:
@@ -74,6 +79,28 @@ class CheckpointMixin:
         earliest = min(names, key=epochs.__getitem__)
         self.restore_training_state(checkpoints[earliest].get("training_state") or {})
         return epochs[earliest]
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        """What wrote the checkpoints (trainer, backbone, classes, settings; see `checkpoint_meta`), saved as `meta`.
+
+        Empty (the default) records and checks nothing.
+        """
+        return {}
+
+    def accepted_checkpoint_trainers(self) -> tuple[str, ...]:
+        """Other trainers whose checkpoints evaluation may load on purpose (none by default)."""
+        return ()
+
+    def convert_foreign_state_dict(self, name: str, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """Hook: map the keys of a checkpoint without `meta` (another code base's layout) to this model's."""
+        return state_dict
+
+    def _checked_state_dict(self, name: str, fpath: str, checkpoint: dict[str, Any], purpose: Purpose) -> dict[str, Any]:
+        """The checkpoint's state dict after the meta check, converted when it comes from another code base."""
+        has_meta = check_checkpoint_meta(fpath, name, checkpoint.get(META_KEY), self.checkpoint_meta(), purpose,
+                                         self.accepted_checkpoint_trainers())
+        state_dict = checkpoint["state_dict"]
+        return state_dict if has_meta else self.convert_foreign_state_dict(name, dict(state_dict))
 
     def training_state(self) -> dict[str, Any]:
         """Trainer state besides the models (tensors and numbers) saved in every checkpoint for resuming."""
@@ -107,7 +134,7 @@ class CheckpointMixin:
             val_result = checkpoint.get("val_result")
             val_text = "None" if val_result is None else f"{val_result:.1f}"
             logger.info("Load %s to %s (epoch=%s, val_result=%s)", model_path, name, checkpoint["epoch"], val_text)
-            state_dict = self.adapt_loaded_state_dict(name, checkpoint["state_dict"])
+            state_dict = self.adapt_loaded_state_dict(name, self._checked_state_dict(name, model_path, checkpoint, "evaluate"))
             load_weights(self._models[name], state_dict, model_path,
                          "It was probably written with another trainer, backbone or dataset; "
                          "point to the matching output directory")
