@@ -44,7 +44,7 @@ ConstantWarmupScheduler.__module__ = DASSL_SCHEDULER_MODULE
 
 @contextlib.contextmanager
 def dassl_scheduler_module() -> Iterator[None]:
-    """Make `dassl.optim.lr_scheduler.ConstantWarmupScheduler` importable (pickle checks it), then restore sys.modules."""
+    """Make `dassl.optim.lr_scheduler.ConstantWarmupScheduler` importable (pickle checks it), then restore."""
     names = ["dassl", "dassl.optim", DASSL_SCHEDULER_MODULE]
     saved = {name: sys.modules.get(name) for name in names}
     fakes = {name: types.ModuleType(name) for name in names}

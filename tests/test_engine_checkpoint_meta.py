@@ -16,7 +16,9 @@ class _Trainer(CheckpointMixin):
         torch.manual_seed(seed)
         self.model = nn.Linear(4, 2)
         self.optim = torch.optim.SGD(self.model.parameters(), lr=0.1, momentum=0.9)
-        self._models, self._optims, self._scheds = {"prompt_learner": self.model}, {"prompt_learner": self.optim}, {"prompt_learner": None}
+        self._models = {"prompt_learner": self.model}
+        self._optims = {"prompt_learner": self.optim}
+        self._scheds = {"prompt_learner": None}
         self.meta = {
             "trainer": trainer, "backbone": backbone, "num_classes": num_classes,
             "model_settings": {"n_ctx": 4, "csc": False},
@@ -112,7 +114,8 @@ def test_checkpoint_without_meta_loads_with_a_warning_and_its_layout_converted(t
 
 
 def test_check_compares_only_settings_both_trainers_have_when_crossing():
-    saved = {"trainer": "CoOp", "backbone": "b", "num_classes": 3, "model_settings": {"n_ctx": 4}, "training_settings": {}}
+    saved = {"trainer": "CoOp", "backbone": "b", "num_classes": 3, "model_settings": {"n_ctx": 4},
+             "training_settings": {}}
     current = {"trainer": "MoPD", "backbone": "b", "num_classes": 3, "model_settings": {"n_ctx": 4, "gate_rank": 2},
                "training_settings": {"pool_size": 12}}
     assert check_checkpoint_meta("f", "m", saved, current, "evaluate", accepted_trainers=("CoOp",)) is True

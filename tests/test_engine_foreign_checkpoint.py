@@ -47,7 +47,8 @@ def test_pickled_warmup_scheduler_object_stays_inert_even_while_its_class_is_imp
     path = str(tmp_path / "scheduler.pth")
     optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(2))], lr=0.1)
     with dassl_scheduler_module():
-        scheduler = ConstantWarmupScheduler(optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 5.0), 1, 1e-5)
+        cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 5.0)
+        scheduler = ConstantWarmupScheduler(optimizer, cosine, 1, 1e-5)
         torch.save({"state_dict": {"w": torch.ones(2)}, "scheduler_object": scheduler}, path)
         loaded = load_checkpoint(path)
     obj = loaded["scheduler_object"]

@@ -149,7 +149,8 @@ TINY_CLIP = get_backbone("tiny").architecture
 def _class_buffers(n_classes: int, n_ctx: int = 4) -> dict[str, torch.Tensor]:
     """The token buffers the original repositories save (for the classes they were trained on)."""
     width, length = TINY_CLIP.transformer_width, TINY_CLIP.context_length
-    return {"token_prefix": torch.randn(n_classes, 1, width), "token_suffix": torch.randn(n_classes, length - 1 - n_ctx, width)}
+    return {"token_prefix": torch.randn(n_classes, 1, width),
+            "token_suffix": torch.randn(n_classes, length - 1 - n_ctx, width)}
 
 
 def _saved(run: str, epoch: int) -> dict[str, torch.Tensor]:
@@ -191,7 +192,8 @@ def test_kgcoop_and_mopd_authors_checkpoints_evaluate_with_their_keys_mapped(
     authors = str(tmp_path / "mopd_tmm")
     _write_foreign(authors, {"ctx": ours["ctx"], "gate": ours["gate.weight"], **_class_buffers(3)}, epoch=2)
     results = {
-        name: run_train(_eval_args(data_root, "MoPD", model_dir, str(tmp_path / f"{name}_eval"), 2), "builtin", str(tmp_path))
+        name: run_train(_eval_args(data_root, "MoPD", model_dir, str(tmp_path / f"{name}_eval"), 2), "builtin",
+                        str(tmp_path))
         for name, model_dir in (("ours", mopd_run), ("authors", authors))
     }
     assert "Not loading the gate" not in results["authors"].stdout  # `gate` was read as gate.weight
@@ -203,7 +205,8 @@ def test_original_cocoop_checkpoint_evaluates_like_the_same_weights_in_our_layou
     width, hidden = TINY_CLIP.transformer_width, TINY_CLIP.embed_dim // 16  # CoCoOp's meta-net: D -> D // 16 -> W
     learned = {
         "ctx": _saved(coop_run, 1)["ctx"],
-        "meta_net.linear1.weight": torch.randn(hidden, TINY_CLIP.embed_dim), "meta_net.linear1.bias": torch.randn(hidden),
+        "meta_net.linear1.weight": torch.randn(hidden, TINY_CLIP.embed_dim),
+        "meta_net.linear1.bias": torch.randn(hidden),
         "meta_net.linear2.weight": torch.randn(width, hidden), "meta_net.linear2.bias": torch.randn(width),
     }
     original = str(tmp_path / "original_cocoop")

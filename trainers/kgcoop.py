@@ -27,7 +27,7 @@ class KgCoOp(CoOp):
             raise ValueError(f"TRAINER.KGCOOP.W={cfg.TRAINER.KGCOOP.W} must be >= 0")
 
     def convert_foreign_state_dict(self, name: str, state_dict: dict) -> dict:
-        """The authors' code (htyao89/KgCoOp) also saves `bias_vectors` and a `meta_net` that it never trains or uses."""
+        """The authors' code (htyao89/KgCoOp) also saves `bias_vectors` and a `meta_net`, never trained or used."""
         state_dict = super().convert_foreign_state_dict(name, state_dict)
         unused = [key for key in state_dict if key == "bias_vectors" or key.startswith("meta_net.")]
         if unused:

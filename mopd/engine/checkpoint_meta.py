@@ -97,6 +97,7 @@ def check_checkpoint_meta(
             )
     action = "resume from" if purpose == "resume" else "load"
     raise ValueError(
-        f'cannot {action} checkpoint "{fpath}": it does not fit model "{model_name}" of this run ({"; ".join(differences)}). '
+        f'cannot {action} checkpoint "{fpath}": it does not fit model "{model_name}" of this run '
+        f'({"; ".join(differences)}). '
         f"It holds {holds}; this run is {asked}. To proceed, {advice}"
     )

@@ -95,7 +95,9 @@ class CheckpointMixin:
         """Hook: map the keys of a checkpoint without `meta` (another code base's layout) to this model's."""
         return state_dict
 
-    def _checked_state_dict(self, name: str, fpath: str, checkpoint: dict[str, Any], purpose: Purpose) -> dict[str, Any]:
+    def _checked_state_dict(
+        self, name: str, fpath: str, checkpoint: dict[str, Any], purpose: Purpose
+    ) -> dict[str, Any]:
         """The checkpoint's state dict after the meta check, converted when it comes from another code base."""
         has_meta = check_checkpoint_meta(fpath, name, checkpoint.get(META_KEY), self.checkpoint_meta(), purpose,
                                          self.accepted_checkpoint_trainers())
@@ -134,7 +136,8 @@ class CheckpointMixin:
             val_result = checkpoint.get("val_result")
             val_text = "None" if val_result is None else f"{val_result:.1f}"
             logger.info("Load %s to %s (epoch=%s, val_result=%s)", model_path, name, checkpoint["epoch"], val_text)
-            state_dict = self.adapt_loaded_state_dict(name, self._checked_state_dict(name, model_path, checkpoint, "evaluate"))
+            state_dict = self._checked_state_dict(name, model_path, checkpoint, "evaluate")
+            state_dict = self.adapt_loaded_state_dict(name, state_dict)
             load_weights(self._models[name], state_dict, model_path,
                          "It was probably written with another trainer, backbone or dataset; "
                          "point to the matching output directory")

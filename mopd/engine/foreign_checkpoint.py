@@ -102,7 +102,7 @@ class RestrictedUnpickler(pickle.Unpickler):
 
 
 def _pickle_module(replaced: set[str]) -> types.SimpleNamespace:
-    """A module-like object for torch.load's `pickle_module` whose unpicklers are restricted and report to `replaced`."""
+    """A module-like object for torch.load's `pickle_module`: restricted unpicklers that report to `replaced`."""
 
     class Unpickler(RestrictedUnpickler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
