@@ -32,6 +32,9 @@ def _add_coop_node(cfg: CN) -> None:
     cfg.TRAINER.COOP.PREC = "fp16"  # fp16 (CLIP's weights), fp32, or amp (fp32 weights, autocast)
     cfg.TRAINER.COOP.AMP_DTYPE = "auto"  # autocast dtype of amp: fp16, bf16, or auto (fp16 on CUDA, bf16 on CPU)
     cfg.TRAINER.COOP.MAX_NONFINITE_STEPS = 10  # stop after this many NaN/inf losses in a row (each is skipped)
+    # A trainer whose checkpoints --eval-only may load besides this one's, e.g. CoOp to evaluate a CoOp
+    # prompt under MoPD; "" = only this trainer's (a checkpoint of another trainer is an error)
+    cfg.TRAINER.COOP.ACCEPT_CHECKPOINT_OF = ""
 
 
 def _add_mopd_node(cfg: CN) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 import importlib.util
 import json
 import os
@@ -118,6 +119,17 @@ def accuracy(text: str) -> float:
     found = re.findall(r"^\* accuracy: ([\d.]+)%$", text, flags=re.M)
     assert found, f"no result block in output:\n{text[-3000:]}"
     return float(found[-1])
+
+
+def snapshot(directory: str) -> dict[str, str]:
+    """The sha256 of every file under `directory`, by path relative to it."""
+    result = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                result[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
+    return result
 
 
 def config(*parts: str) -> str:

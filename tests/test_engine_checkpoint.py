@@ -53,25 +53,6 @@ def test_save_checkpoint_strips_data_parallel_prefix_and_copies_best(tmp_path):
     assert list(best["state_dict"]) == ["w"]
 
 
-class _ExecutesCode:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-def test_load_checkpoint_rejects_pickle_that_would_execute_code(tmp_path):
-    marker = tmp_path / "executed"
-    path = tmp_path / "evil.pth"
-    torch.save({"state_dict": {}, "payload": _ExecutesCode(marker)}, path)
-    with pytest.raises(ValueError, match="weights_only") as info:
-        load_checkpoint(str(path))
-    assert not marker.exists()
-    assert str(path) in str(info.value)
-    assert info.value.__cause__ is not None
-
-
 def test_load_checkpoint_reports_corrupt_and_missing_files(tmp_path):
     good = tmp_path / "good.pth"
     torch.save({"w": torch.ones(50)}, good)
@@ -81,6 +62,22 @@ def test_load_checkpoint_reports_corrupt_and_missing_files(tmp_path):
         load_checkpoint(str(truncated))
     with pytest.raises(FileNotFoundError, match="nothing-here.pth"):
         load_checkpoint(str(tmp_path / "nothing-here.pth"))
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.7, 0.9, 0.99])
+def test_checkpoint_cut_at_any_fraction_is_named_as_corrupt_or_truncated(fraction, tmp_path):
+    save_dir = tmp_path / "prompt_learner"
+    path = save_checkpoint({**_state(epoch=1), "state_dict": {"ctx": torch.randn(16, 64)}}, str(save_dir))
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[: int(len(data) * fraction)])
+    cut = open(path, "rb").read()
+    with pytest.raises(ValueError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert message.startswith(f'cannot load checkpoint "{path}": it is corrupt or truncated'), message
+    assert "\n" not in message and "Errno" not in message.split("(")[0]
+    assert open(path, "rb").read() == cut  # the file is left as it was
 
 
 def test_load_pretrained_weights_loads_matching_keys_and_logs_the_rest(tmp_path, caplog):
@@ -197,3 +194,67 @@ def test_load_model_from_another_architecture_raises_value_error(tmp_path):
     other._models["model"] = nn.Linear(5, 2)
     with pytest.raises(ValueError, match="does not fit"):
         other.load_model(str(tmp_path), epoch=1)
+
+
+def test_pointer_to_a_deleted_checkpoint_names_the_pointer_and_how_to_proceed(tmp_path):
+    saved = _Holder(seed=0)
+    saved.save_model(epoch=0, directory=str(tmp_path))
+    saved.save_model(epoch=1, directory=str(tmp_path))
+    model_dir = tmp_path / "model"
+    os.remove(model_dir / "model.pth.tar-2")
+
+    with pytest.raises(FileNotFoundError) as info:
+        _Holder(seed=1).resume_model_if_exist(str(tmp_path))
+    message = str(info.value)
+    pointer = str(model_dir / "checkpoint")
+    assert f"the pointer file {pointer} names model.pth.tar-2, which does not exist" in message
+    assert f"write one of ['model.pth.tar-1'] into {pointer}" in message
+    assert f"to train from scratch, delete {pointer}" in message
+    assert "--model-dir" not in message and "--resume" not in message
+    assert (model_dir / "checkpoint").read_text() == "model.pth.tar-2\n"
+
+    (model_dir / "checkpoint").write_text("model.pth.tar-1\n")  # the first way forward works
+    resumed = _Holder(seed=1)
+    assert resumed.resume_model_if_exist(str(tmp_path)) == 1
+
+
+def test_resume_from_another_shape_is_a_value_error_naming_the_file(tmp_path):
+    _Holder(seed=0).save_model(epoch=0, directory=str(tmp_path))
+    other = _Holder(seed=0)
+    other._models["model"] = other.model = nn.Linear(3, 5)
+    with pytest.raises(ValueError) as info:
+        other.resume_model_if_exist(str(tmp_path))
+    assert str(tmp_path / "model" / "model.pth.tar-1") in str(info.value)
+    assert "size mismatch for weight" in str(info.value) and "another output directory" in str(info.value)
+
+
+def test_resume_from_a_dassl_checkpoint_with_pickled_scheduler_is_refused(tmp_path):
+    from dassl_like import save_dassl_checkpoint
+
+    holder = _Holder(seed=0)
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    save_dassl_checkpoint(str(model_dir / "model.pth.tar-1"), holder.model.state_dict(), epoch=1)
+    (model_dir / "checkpoint").write_text("model.pth.tar-1\n")
+    before = holder.model.weight.detach().clone()
+    with pytest.raises(ValueError, match="torch.optim.lr_scheduler.CosineAnnealingLR") as info:
+        _Holder(seed=1).resume_model_if_exist(str(tmp_path))
+    assert "--eval-only" in str(info.value)
+    assert torch.equal(holder.model.weight, before)
+
+
+def test_real_dassl_reads_and_resumes_checkpoints_that_carry_meta(tmp_path):
+    torchtools = pytest.importorskip("dassl.utils.torchtools", reason="real Dassl is not importable")
+
+    class Described(_Holder):
+        def checkpoint_meta(self):
+            return {"trainer": "Described", "backbone": "tiny", "num_classes": 2,
+                    "model_settings": {"n_ctx": 4}, "training_settings": {}}
+
+    saved = Described(seed=0)
+    saved.save_model(epoch=2, directory=str(tmp_path))
+    fpath = str(tmp_path / "model" / "model.pth.tar-3")
+    assert torchtools.load_checkpoint(fpath)["meta"]["trainer"] == "Described"
+    resumed = _Holder(seed=1)
+    assert torchtools.resume_from_checkpoint(str(tmp_path / "model"), resumed.model, resumed.optim, resumed.sched) == 3
+    assert torch.equal(resumed.model.weight, saved.model.weight)

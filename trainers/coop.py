@@ -166,8 +166,27 @@ class CoOp(TrainerX):
         where = f"epoch {self.epoch + 1} batch {self.batch_idx + 1}"
         return self.nonfinite_guard.allows_update(loss, where)
 
-    def adapt_loaded_state_dict(self, name: str, state_dict: dict) -> dict:
-        """Drop class-name buffers that original CoOp checkpoints contain; they are rebuilt from the classes."""
+    def checkpoint_meta(self) -> dict:
+        """Trainer, backbone, classes and the prompt's shape settings, saved in and checked against checkpoints."""
+        learner = self.model.prompt_learner
+        return {
+            "trainer": type(self).__name__,
+            "backbone": self.cfg.MODEL.BACKBONE.NAME,
+            "num_classes": learner.n_cls,
+            "model_settings": {
+                "n_ctx": learner.n_ctx,
+                "csc": learner.csc,
+                "class_token_position": learner.class_token_position,
+            },
+            "training_settings": {},
+        }
+
+    def accepted_checkpoint_trainers(self) -> tuple[str, ...]:
+        accepted = self.cfg.TRAINER.COOP.ACCEPT_CHECKPOINT_OF
+        return (accepted,) if accepted else ()
+
+    def convert_foreign_state_dict(self, name: str, state_dict: dict) -> dict:
+        """Drop the class-name buffers that the original repositories save; they are rebuilt from the classes."""
         stale = [key for key in state_dict if key in _CLASS_NAME_BUFFERS]
         if stale:
             logger.info("Ignoring class-name buffers %s of %s (rebuilt for the current classes)", stale, name)

@@ -1,6 +1,8 @@
 """KgCoOp trainer: CoOp plus a pull of the learned class features towards the hand-crafted ones."""
 from __future__ import annotations
 
+import logging
+
 import torch
 
 from mopd.backend import TRAINER_REGISTRY
@@ -9,6 +11,8 @@ from mopd.prompts.prompted_clip import PromptedOutput
 from mopd.prompts.templates import kgcoop_template
 
 from .coop import CoOp
+
+logger = logging.getLogger(__name__)
 
 
 @TRAINER_REGISTRY.register()
@@ -26,6 +30,14 @@ class KgCoOp(CoOp):
         super().check_cfg(cfg)
         if cfg.TRAINER.KGCOOP.W < 0:
             raise ValueError(f"TRAINER.KGCOOP.W={cfg.TRAINER.KGCOOP.W} must be >= 0")
+
+    def convert_foreign_state_dict(self, name: str, state_dict: dict) -> dict:
+        """The authors' code (htyao89/KgCoOp) also saves `bias_vectors` and a `meta_net`, never trained or used."""
+        state_dict = super().convert_foreign_state_dict(name, state_dict)
+        unused = [key for key in state_dict if key == "bias_vectors" or key.startswith("meta_net.")]
+        if unused:
+            logger.info("Ignoring %s of %s (untrained and unused by KgCoOp's inference)", unused, name)
+        return {key: value for key, value in state_dict.items() if key not in unused}
 
     def before_train_extra(self) -> None:
         self.hand_crafted = self.encode_hand_crafted_classes(self.model.text_encoder)

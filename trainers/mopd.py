@@ -46,14 +46,21 @@ class MoPD(CoOp):
         gate = PromptGate(embed_dim, len(self.templates), self.cfg.TRAINER.MOPD.TOP_K, dtype=clip_model.dtype)
         return {"gate": gate}
 
-    def adapt_loaded_state_dict(self, name: str, state_dict: dict) -> dict:
-        """Evaluation needs no gate: one trained with another pool size (or none) is skipped with a log line.
+    def checkpoint_meta(self) -> dict:
+        meta = super().checkpoint_meta()
+        meta["training_settings"] = {"pool_size": len(self.templates), "top_k": self.cfg.TRAINER.MOPD.TOP_K}
+        return meta
 
-        The authors' checkpoints store the gate as `gate`; it is read as `gate.weight`.
-        """
-        state_dict = dict(super().adapt_loaded_state_dict(name, state_dict))
+    def convert_foreign_state_dict(self, name: str, state_dict: dict) -> dict:
+        """The authors' code (cheny02/MoPD-TMM) saves the (D, P) gate matrix as `gate`; here it is `gate.weight`."""
+        state_dict = super().convert_foreign_state_dict(name, state_dict)
         if "gate" in state_dict:
             state_dict["gate.weight"] = state_dict.pop("gate")
+        return state_dict
+
+    def adapt_loaded_state_dict(self, name: str, state_dict: dict) -> dict:
+        """Evaluation needs no gate: one trained with another pool size (or none) is skipped with a log line."""
+        state_dict = dict(state_dict)
         gate = self.model.prompt_learner.gate.weight
         saved = state_dict.get("gate.weight")
         if saved is None or saved.shape != gate.shape:

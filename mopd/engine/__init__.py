@@ -3,7 +3,7 @@
 `mopd.backend` uses it when Dassl is not installed. `checkpoint` and `lr_scheduler` are shared by
 both backends.
 """
-from mopd.engine.checkpoint import load_checkpoint, load_pretrained_weights, restore_latest_checkpoint, save_checkpoint
+from mopd.engine.checkpoint import load_checkpoint, load_pretrained_weights, save_checkpoint
 from mopd.engine.checkpoint_mixin import CheckpointMixin
 from mopd.engine.data_manager import DataManager, DatasetWrapper
 from mopd.engine.datasets import DATASET_REGISTRY, DatasetBase, Datum
@@ -47,7 +47,6 @@ __all__ = [
     "get_cfg_default",
     "load_checkpoint",
     "load_pretrained_weights",
-    "restore_latest_checkpoint",
     "save_checkpoint",
     "set_random_seed",
     "setup_logger",

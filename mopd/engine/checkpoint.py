@@ -1,7 +1,8 @@
-"""Checkpoint I/O in Dassl's format, written atomically and read with `weights_only=True`.
+"""Checkpoint I/O in Dassl's format, written atomically and read without running pickled code.
 
 Used by both backends (also under real Dassl), so this module never imports `dassl`.
-A checkpoint is a dict with keys state_dict, epoch, optimizer, scheduler and val_result, saved as
+A checkpoint is a dict with keys state_dict, epoch, optimizer, scheduler and val_result (this
+repository adds training_state and meta, see `checkpoint_meta`), saved as
 `<save_dir>/model.pth.tar-<epoch>` (or `model_name`), with a `checkpoint` text file naming the latest.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import os
 import os.path as osp
 import pickle
+import re
 import shutil
 import zipfile
 from collections import OrderedDict
@@ -20,6 +22,7 @@ import torch
 from torch import nn
 
 from mopd.atomic import atomic_path
+from mopd.engine.foreign_checkpoint import inert_objects_in, load_foreign_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +30,12 @@ LATEST_FILE = "checkpoint"  # text file naming the latest checkpoint of a model 
 BEST_FILE = "model-best.pth.tar"
 EPOCH_FILE_PREFIX = "model.pth.tar-"
 
-# What torch.load raises for corrupt, truncated or unsafe (code-executing) files.
-_UNLOADABLE = (
+# What torch.load raises for corrupt or truncated files (a cut zip archive fails with EINVAL, an OSError).
+_UNREADABLE = (
     pickle.UnpicklingError,
     RuntimeError,
     EOFError,
+    OSError,
     KeyError,
     ValueError,
     TypeError,
@@ -40,6 +44,8 @@ _UNLOADABLE = (
     UnicodeDecodeError,
     zipfile.BadZipFile,
 )
+# How torch.load(weights_only=True) names a pickled class or function it refuses to import.
+_REFUSED_GLOBAL = re.compile(r"\bGLOBAL\b")
 
 
 def _atomic_write(fpath: str, write: Callable[[str], None]) -> None:
@@ -97,12 +103,26 @@ def save_checkpoint(
     return fpath
 
 
+def _unreadable(fpath: str, err: BaseException) -> ValueError:
+    """The error for a file torch.load cannot read, naming it and what to do."""
+    # torch's messages run on for several lines: keep their first sentence
+    first_sentence = re.split(r"(?<=\.) ", " ".join(str(err).split()))[0][:200].rstrip(".")
+    return ValueError(
+        f'cannot load checkpoint "{fpath}": it is corrupt or truncated, or not a PyTorch checkpoint '
+        f"({type(err).__name__}: {first_sentence}). Copy it again from where it came from, or re-create it by training"
+    )
+
+
 def load_checkpoint(fpath: str) -> Any:
-    """Load a checkpoint onto the CPU with `torch.load(weights_only=True)`.
+    """Load a checkpoint onto the CPU without running pickled code.
+
+    `torch.load(weights_only=True)` reads this repository's checkpoints. A file it refuses because
+    it pickles Python objects (Dassl's scheduler state, as in checkpoints of the CoOp-family
+    repositories) is read by `load_foreign_checkpoint`, where those objects become inert placeholders.
 
     Raises:
         FileNotFoundError: `fpath` does not exist.
-        ValueError: the file is corrupt, truncated, or holds Python objects that could run code.
+        ValueError: the file is corrupt, truncated or not a checkpoint.
     """
     if not fpath:
         raise ValueError(f"checkpoint path is empty ({fpath!r}); pass the path of a .pth/.pth.tar file")
@@ -110,39 +130,85 @@ def load_checkpoint(fpath: str) -> Any:
         raise FileNotFoundError(f'No checkpoint file at "{fpath}"; check the path (e.g. --model-dir/--resume)')
     try:
         return torch.load(fpath, map_location="cpu", weights_only=True)
-    except _UNLOADABLE as err:
-        raise ValueError(
-            f'Cannot load checkpoint "{fpath}": it is corrupt, truncated, or contains Python objects '
-            "that torch.load(weights_only=True) refuses to unpickle because they could execute code "
-            "(for instance a checkpoint written by original Dassl with a warm-up scheduler). Re-create "
-            "it with this repository, or, only if you trust its source, re-save its tensors with "
-            f"torch.load(..., weights_only=False). Original error: {type(err).__name__}: {err}"
-        ) from err
+    except PermissionError:
+        raise
+    except pickle.UnpicklingError as err:
+        if not _REFUSED_GLOBAL.search(str(err)):
+            raise _unreadable(fpath, err) from err
+    except _UNREADABLE as err:
+        raise _unreadable(fpath, err) from err
+    try:
+        return load_foreign_checkpoint(fpath)
+    except _UNREADABLE as err:
+        raise _unreadable(fpath, err) from err
 
 
-def restore_latest_checkpoint(
-    fdir: str,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer | None = None,
-    scheduler: Any | None = None,
-) -> dict[str, Any]:
-    """Load the checkpoint named in `fdir/checkpoint` into model, optimizer and scheduler.
+def available_checkpoints(model_dir: str) -> list[str]:
+    """The checkpoint files in `model_dir`: epoch files in epoch order, then the best model if there is one."""
+    if not osp.isdir(model_dir):
+        return []
+    files = os.listdir(model_dir)
+    epochs = sorted(int(f[len(EPOCH_FILE_PREFIX):]) for f in files
+                    if f.startswith(EPOCH_FILE_PREFIX) and f[len(EPOCH_FILE_PREFIX):].isdigit())
+    return [f"{EPOCH_FILE_PREFIX}{e}" for e in epochs] + ([BEST_FILE] if BEST_FILE in files else [])
 
-    Returns:
-        The whole checkpoint: its `epoch` (the number of finished epochs) is the epoch to start
-        from, and `training_state` (when saved) the trainer's own state.
-    """
-    latest_file = osp.join(fdir, LATEST_FILE)
-    if not osp.isfile(latest_file):
+
+def _pointer_advice(fdir: str, named: str) -> str:
+    """How to get past a `checkpoint` pointer file that names a missing or unreadable file `named`."""
+    pointer = osp.join(fdir, LATEST_FILE)
+    earlier = [name for name in available_checkpoints(fdir) if name not in (BEST_FILE, named)]
+    resume = (f"to resume from an earlier epoch, write one of {earlier} into {pointer}; " if earlier
+              else "there is no other epoch checkpoint to resume from; ")
+    return f"{resume}to train from scratch, delete {pointer}"
+
+
+def read_latest_checkpoint(fdir: str) -> tuple[str, Any]:
+    """Load the checkpoint that the pointer file `fdir/checkpoint` names; return its path and contents."""
+    pointer = osp.join(fdir, LATEST_FILE)
+    if not osp.isfile(pointer):
         raise FileNotFoundError(
             f'No "{LATEST_FILE}" file in {fdir}, so there is no checkpoint to resume from; '
             "start without --resume or point it at a run directory"
         )
-    with open(latest_file, encoding="utf-8") as f:
-        fpath = osp.join(fdir, f.readline().strip())
+    with open(pointer, encoding="utf-8") as f:
+        name = f.readline().strip()
+    fpath = osp.join(fdir, name)
+    if not name or not osp.isfile(fpath):
+        what = f"names {name}, which does not exist" if name else "is empty"
+        raise FileNotFoundError(f"cannot resume: the pointer file {pointer} {what}; {_pointer_advice(fdir, name)}")
     logger.info('Loading checkpoint from "%s"', fpath)
-    checkpoint = load_checkpoint(fpath)
-    model.load_state_dict(checkpoint["state_dict"])
+    try:
+        return fpath, load_checkpoint(fpath)
+    except ValueError as err:
+        raise ValueError(f"cannot resume: {err}; {_pointer_advice(fdir, name)}") from err
+
+
+def load_weights(model: nn.Module, state_dict: Mapping[str, Any], fpath: str, advice: str) -> None:
+    """Strictly load `state_dict` into `model`; a mismatch raises ValueError naming `fpath` and ending with `advice`."""
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())  # torch's message spans several indented lines
+        raise ValueError(f'Checkpoint "{fpath}" does not fit model {type(model).__name__}: {detail}. {advice}') from err
+
+
+def restore_checkpoint(
+    fpath: str,
+    checkpoint: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any | None = None,
+) -> None:
+    """Load a checkpoint read from `fpath` into model, optimizer and scheduler to continue training it."""
+    inert = inert_objects_in([checkpoint.get("optimizer"), checkpoint.get("scheduler")])
+    if inert:
+        raise ValueError(
+            f'cannot resume from "{fpath}": its optimizer and scheduler state are pickled objects ({", ".join(inert)}) '
+            "that are not run, so training cannot continue from it; evaluate it with --eval-only --model-dir, "
+            "or train in another output directory"
+        )
+    advice = "It was written with other settings; resume with those, or train in another output directory"
+    load_weights(model, checkpoint["state_dict"], fpath, advice)
     logger.info("Loaded model weights")
     if optimizer is not None and checkpoint.get("optimizer") is not None:
         optimizer.load_state_dict(checkpoint["optimizer"])
@@ -151,7 +217,6 @@ def restore_latest_checkpoint(
         scheduler.load_state_dict(checkpoint["scheduler"])
         logger.info("Loaded scheduler")
     logger.info("Previous epoch: %d", int(checkpoint["epoch"]))
-    return checkpoint
 
 
 def load_pretrained_weights(model: nn.Module, weight_path: str) -> None:

@@ -8,7 +8,6 @@ first in the bases), so it relies only on `self._models`, `self._optims`, `self.
 from __future__ import annotations
 
 import logging
-import os
 import os.path as osp
 from typing import Any
 
@@ -16,22 +15,16 @@ from mopd.engine.checkpoint import (
     BEST_FILE,
     EPOCH_FILE_PREFIX,
     LATEST_FILE,
+    available_checkpoints,
     load_checkpoint,
-    restore_latest_checkpoint,
+    load_weights,
+    read_latest_checkpoint,
+    restore_checkpoint,
     save_checkpoint,
 )
+from mopd.engine.checkpoint_meta import META_KEY, Purpose, check_checkpoint_meta
 
 logger = logging.getLogger(__name__)
-
-
-def _available_checkpoints(model_dir: str) -> list[str]:
-    """Return the epoch numbers saved in `model_dir`, plus "best" if a best model exists."""
-    if not osp.isdir(model_dir):
-        return []
-    files = os.listdir(model_dir)
-    epochs = sorted(int(f[len(EPOCH_FILE_PREFIX):]) for f in files
-                    if f.startswith(EPOCH_FILE_PREFIX) and f[len(EPOCH_FILE_PREFIX):].isdigit())
-    return [str(e) for e in epochs] + (["best"] if BEST_FILE in files else [])
 
 
 class CheckpointMixin:
@@ -52,6 +45,7 @@ class CheckpointMixin:
     ) -> None:
         """Save each model with its optimizer and scheduler state; the stored epoch is `epoch + 1`."""
         for name in self.get_model_names():
+            meta = self.checkpoint_meta()
             optim = self._optims[name]
             sched = self._scheds[name]
             state = {
@@ -61,6 +55,7 @@ class CheckpointMixin:
                 "scheduler": None if sched is None else sched.state_dict(),
                 "val_result": val_result,
                 "training_state": self.training_state(),
+                **({META_KEY: meta} if meta else {}),
             }
             save_checkpoint(state, osp.join(directory, name), is_best=is_best, model_name=model_name)
 
@@ -71,18 +66,43 @@ class CheckpointMixin:
             logger.info("No checkpoint found, train from scratch")
             return 0
         logger.info("Found checkpoint at %s (will resume training)", directory)
-        checkpoints = {
-            name: restore_latest_checkpoint(
-                osp.join(directory, name), self._models[name], self._optims[name], self._scheds[name]
-            )
-            for name in names
-        }
+        checkpoints = {}
+        for name in names:
+            fpath, checkpoint = read_latest_checkpoint(osp.join(directory, name))
+            state_dict = self._checked_state_dict(name, fpath, checkpoint, "resume")
+            restore_checkpoint(fpath, {**checkpoint, "state_dict": state_dict},
+                               self._models[name], self._optims[name], self._scheds[name])
+            checkpoints[name] = checkpoint
         epochs = {name: int(checkpoint["epoch"]) for name, checkpoint in checkpoints.items()}
         if len(set(epochs.values())) > 1:
             logger.warning("Models were saved at different epochs %s; resuming from the earliest", epochs)
         earliest = min(names, key=epochs.__getitem__)
         self.restore_training_state(checkpoints[earliest].get("training_state") or {})
         return epochs[earliest]
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        """What wrote the checkpoints (trainer, backbone, classes, settings; see `checkpoint_meta`), saved as `meta`.
+
+        Empty (the default) records and checks nothing.
+        """
+        return {}
+
+    def accepted_checkpoint_trainers(self) -> tuple[str, ...]:
+        """Other trainers whose checkpoints evaluation may load on purpose (none by default)."""
+        return ()
+
+    def convert_foreign_state_dict(self, name: str, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """Hook: map the keys of a checkpoint without `meta` (another code base's layout) to this model's."""
+        return state_dict
+
+    def _checked_state_dict(
+        self, name: str, fpath: str, checkpoint: dict[str, Any], purpose: Purpose
+    ) -> dict[str, Any]:
+        """The checkpoint's state dict after the meta check, converted when it comes from another code base."""
+        has_meta = check_checkpoint_meta(fpath, name, checkpoint.get(META_KEY), self.checkpoint_meta(), purpose,
+                                         self.accepted_checkpoint_trainers())
+        state_dict = checkpoint["state_dict"]
+        return state_dict if has_meta else self.convert_foreign_state_dict(name, dict(state_dict))
 
     def training_state(self) -> dict[str, Any]:
         """Trainer state besides the models (tensors and numbers) saved in every checkpoint for resuming."""
@@ -107,7 +127,7 @@ class CheckpointMixin:
         for name in self.get_model_names():
             model_path = osp.join(directory, name, model_file)
             if not osp.isfile(model_path):
-                available = _available_checkpoints(osp.join(directory, name))
+                available = _epochs(available_checkpoints(osp.join(directory, name)))
                 raise FileNotFoundError(
                     f'No model at "{model_path}"; checkpoints available in {osp.join(directory, name)}: '
                     f"{available or 'none'} (pass one of these epochs, e.g. --load-epoch, or the right directory)"
@@ -116,12 +136,13 @@ class CheckpointMixin:
             val_result = checkpoint.get("val_result")
             val_text = "None" if val_result is None else f"{val_result:.1f}"
             logger.info("Load %s to %s (epoch=%s, val_result=%s)", model_path, name, checkpoint["epoch"], val_text)
-            state_dict = self.adapt_loaded_state_dict(name, checkpoint["state_dict"])
-            try:
-                self._models[name].load_state_dict(state_dict)
-            except RuntimeError as err:
-                detail = " ".join(str(err).split())  # torch's message spans several indented lines
-                raise ValueError(
-                    f'Checkpoint "{model_path}" does not fit model "{name}": {detail}. It was probably written '
-                    "with another trainer, backbone or dataset; point to the matching output directory"
-                ) from err
+            state_dict = self._checked_state_dict(name, model_path, checkpoint, "evaluate")
+            state_dict = self.adapt_loaded_state_dict(name, state_dict)
+            load_weights(self._models[name], state_dict, model_path,
+                         "It was probably written with another trainer, backbone or dataset; "
+                         "point to the matching output directory")
+
+
+def _epochs(checkpoint_files: list[str]) -> list[str]:
+    """Epoch numbers (and "best") of checkpoint file names, as --load-epoch takes them."""
+    return [f[len(EPOCH_FILE_PREFIX):] if f.startswith(EPOCH_FILE_PREFIX) else "best" for f in checkpoint_files]

@@ -1,0 +1,222 @@
+"""train.py against checkpoints that do not fit the command: another trainer, a cut file, another pool,
+a stale pointer, and checkpoints of the original repositories. One clear message, nothing written changed."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+import torch
+
+from dassl_like import save_dassl_checkpoint
+from e2e import BACKENDS, TINY, accuracy, config, run_train, snapshot
+from mopd.clip.backbones import get_backbone
+
+CONFIGS = {
+    "CoOp": config("trainers", "CoOp", "vit_b16_ep50_ctxv1.yaml"),
+    "CoCoOp": config("trainers", "CoCoOp", "vit_b16_c4_ep10_batch1_ctxv1.yaml"),
+    "KgCoOp": config("trainers", "KgCoOp", "vit_b16_ep50_ctxv1.yaml"),
+    "MoPD": config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml"),
+}
+
+
+def _args(data_root: str, trainer: str, out: str, *extra: str, flags: tuple = (), classes: str = "base") -> list[str]:
+    return [
+        "--root", data_root, "--seed", "1", "--trainer", trainer,
+        "--dataset-config-file", config("datasets", "synthetic.yaml"), "--config-file", CONFIGS[trainer],
+        "--output-dir", out, *flags, *TINY, "DATASET.NUM_SHOTS", "4", "DATASET.SUBSAMPLE_CLASSES", classes,
+        "TRAINER.COOP.PREC", "fp32", "DATALOADER.TRAIN_X.BATCH_SIZE", "4", *extra,
+    ]
+
+
+def _eval_args(data_root: str, trainer: str, model_dir: str, out: str, epoch: int, *extra: str) -> list[str]:
+    flags = ("--eval-only", "--model-dir", model_dir, "--load-epoch", str(epoch))
+    return _args(data_root, trainer, out, *extra, flags=flags, classes="new")
+
+
+def _error(args: list[str], cwd: str) -> str:
+    """Run train.py, expect exit 2 with one `error:` line and no traceback; return that line."""
+    proc = run_train(args, "builtin", cwd, check=False)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: "), proc.stderr[-2000:]
+    return lines[-1]
+
+
+def _copy(run: str, tmp_path) -> str:
+    copy = str(tmp_path / "run")
+    shutil.copytree(run, copy)
+    return copy
+
+
+def _unchanged(before: dict[str, str], run: str) -> None:
+    """Every file that existed is byte for byte the same (a failed command may add only its own log)."""
+    after = snapshot(run)
+    assert {path: after.get(path) for path in before} == before
+    assert all(path.startswith("log.txt") for path in set(after) - set(before)), set(after) - set(before)
+
+
+@pytest.fixture(scope="module")
+def coop_run(data_root, tmp_path_factory) -> str:
+    out = str(tmp_path_factory.mktemp("coop") / "run")
+    run_train(_args(data_root, "CoOp", out, "OPTIM.MAX_EPOCH", "1"), "builtin", os.path.dirname(out))
+    return out
+
+
+@pytest.fixture(scope="module")
+def coop_new_accuracy(data_root, coop_run, tmp_path_factory) -> float:
+    """CoOp's evaluation of its own prompt on the new classes."""
+    out = str(tmp_path_factory.mktemp("coop_eval") / "eval")
+    return accuracy(run_train(_eval_args(data_root, "CoOp", coop_run, out, 1), "builtin", os.path.dirname(out)).stdout)
+
+
+@pytest.fixture(scope="module")
+def mopd_run(data_root, tmp_path_factory) -> str:
+    """A MoPD run of two epochs with a checkpoint after each (teacher pool "custom": 12 prompts)."""
+    out = str(tmp_path_factory.mktemp("mopd") / "run")
+    extra = ("OPTIM.MAX_EPOCH", "2", "TRAIN.CHECKPOINT_FREQ", "1")
+    run_train(_args(data_root, "MoPD", out, *extra), "builtin", os.path.dirname(out))
+    return out
+
+
+def test_another_trainers_checkpoint_is_refused_unless_the_crossing_is_asked_for(
+    data_root, coop_run, coop_new_accuracy, tmp_path
+):
+    before = snapshot(coop_run)
+    out = str(tmp_path / "mopd_eval")
+    error = _error(_eval_args(data_root, "MoPD", coop_run, out, 1), str(tmp_path))
+    path = os.path.join(coop_run, "prompt_learner", "model.pth.tar-1")
+    assert error.startswith(f'error: cannot load checkpoint "{path}": it does not fit model "prompt_learner"'), error
+    assert "trainer: checkpoint 'CoOp', this run 'MoPD'" in error
+    assert "It holds trainer CoOp, backbone tiny, 3 classes, n_ctx=4" in error
+    assert "add TRAINER.COOP.ACCEPT_CHECKPOINT_OF CoOp" in error
+    assert snapshot(coop_run) == before and not os.path.exists(out)
+
+    crossed = run_train(_eval_args(data_root, "MoPD", coop_run, out, 1, "TRAINER.COOP.ACCEPT_CHECKPOINT_OF", "CoOp"),
+                        "builtin", str(tmp_path))
+    assert accuracy(crossed.stdout) == coop_new_accuracy  # MoPD evaluates the student prompt alone, as CoOp does
+
+
+def test_truncated_checkpoint_is_named_and_left_as_it_is(data_root, coop_run, tmp_path):
+    run = _copy(coop_run, tmp_path)
+    path = os.path.join(run, "prompt_learner", "model.pth.tar-1")
+    with open(path, "rb") as f:
+        data = f.read()
+    with open(path, "wb") as f:
+        f.write(data[: len(data) * 6 // 10])
+    before = snapshot(run)
+    error = _error(_eval_args(data_root, "CoOp", run, str(tmp_path / "eval"), 1), str(tmp_path))
+    assert error.startswith(f'error: cannot load checkpoint "{path}": it is corrupt or truncated'), error
+    assert snapshot(run) == before
+
+
+def test_resuming_with_another_teacher_pool_size_names_the_difference(data_root, mopd_run, tmp_path):
+    run = _copy(mopd_run, tmp_path)
+    before = snapshot(run)
+    args = _args(data_root, "MoPD", run, "OPTIM.MAX_EPOCH", "3", "TRAINER.MOPD.POOL", "imagenet80")
+    error = _error(args, str(tmp_path))
+    path = os.path.join(run, "prompt_learner", "model.pth.tar-2")
+    assert error.startswith(f'error: cannot resume from checkpoint "{path}"'), error
+    assert "(pool_size: checkpoint 12, this run 80)" in error
+    assert "size mismatch" not in error
+    _unchanged(before, run)
+
+
+def test_deleted_last_checkpoint_names_the_stale_pointer_and_the_advice_works(data_root, mopd_run, tmp_path):
+    run = _copy(mopd_run, tmp_path)
+    os.remove(os.path.join(run, "prompt_learner", "model.pth.tar-2"))
+    os.remove(os.path.join(run, "run_finished.json"))  # as after a crash in the last epoch
+    before = snapshot(run)
+    args = _args(data_root, "MoPD", run, "OPTIM.MAX_EPOCH", "2", "TRAIN.CHECKPOINT_FREQ", "1")
+    error = _error(args, str(tmp_path))
+    pointer = os.path.join(run, "prompt_learner", "checkpoint")
+    assert f"the pointer file {pointer} names model.pth.tar-2, which does not exist" in error
+    assert f"write one of ['model.pth.tar-1'] into {pointer}" in error and f"delete {pointer}" in error
+    assert "--resume" not in error and "--model-dir" not in error
+    _unchanged(before, run)
+
+    with open(pointer, "w") as f:
+        f.write("model.pth.tar-1\n")
+    resumed = run_train(args, "builtin", str(tmp_path))
+    assert "will resume training" in resumed.stdout
+    assert os.path.isfile(os.path.join(run, "prompt_learner", "model.pth.tar-2"))
+
+
+TINY_CLIP = get_backbone("tiny").architecture
+
+
+def _class_buffers(n_classes: int, n_ctx: int = 4) -> dict[str, torch.Tensor]:
+    """The token buffers the original repositories save (for the classes they were trained on)."""
+    width, length = TINY_CLIP.transformer_width, TINY_CLIP.context_length
+    return {"token_prefix": torch.randn(n_classes, 1, width),
+            "token_suffix": torch.randn(n_classes, length - 1 - n_ctx, width)}
+
+
+def _saved(run: str, epoch: int) -> dict[str, torch.Tensor]:
+    return torch.load(os.path.join(run, "prompt_learner", f"model.pth.tar-{epoch}"), weights_only=True)["state_dict"]
+
+
+def _write_foreign(model_dir: str, state_dict: dict[str, torch.Tensor], epoch: int) -> None:
+    os.makedirs(os.path.join(model_dir, "prompt_learner"))
+    save_dassl_checkpoint(os.path.join(model_dir, "prompt_learner", f"model.pth.tar-{epoch}"), state_dict, epoch)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_original_coop_checkpoint_with_dassl_scheduler_objects_evaluates_like_ours(
+    backend, data_root, coop_run, coop_new_accuracy, tmp_path
+):
+    ctx = _saved(coop_run, 1)["ctx"]
+    foreign = str(tmp_path / "original_coop")
+    _write_foreign(foreign, {"ctx": ctx, **_class_buffers(3)}, epoch=1)
+    proc = run_train(_eval_args(data_root, "CoOp", foreign, str(tmp_path / "eval"), 1), backend, str(tmp_path))
+    assert "read as inert placeholders" in proc.stdout and "torch.optim.lr_scheduler.CosineAnnealingLR" in proc.stdout
+    assert "Ignoring class-name buffers ['token_prefix', 'token_suffix']" in proc.stdout
+    assert accuracy(proc.stdout) == coop_new_accuracy
+
+
+def test_kgcoop_and_mopd_authors_checkpoints_evaluate_with_their_keys_mapped(
+    data_root, coop_run, coop_new_accuracy, mopd_run, tmp_path
+):
+    ctx = _saved(coop_run, 1)["ctx"]
+    kgcoop = str(tmp_path / "kgcoop")
+    # The authors' code builds these with a literal 512, whatever the backbone.
+    untrained = {"bias_vectors": torch.randn(1, 512), "meta_net.linear1.weight": torch.randn(512, 512),
+                 "meta_net.linear1.bias": torch.randn(512)}
+    _write_foreign(kgcoop, {"ctx": ctx, **untrained, **_class_buffers(3)}, epoch=1)
+    proc = run_train(_eval_args(data_root, "KgCoOp", kgcoop, str(tmp_path / "kg_eval"), 1), "builtin", str(tmp_path))
+    assert "untrained and unused by KgCoOp's inference" in proc.stdout
+    assert accuracy(proc.stdout) == coop_new_accuracy
+
+    ours = _saved(mopd_run, 2)
+    authors = str(tmp_path / "mopd_tmm")
+    _write_foreign(authors, {"ctx": ours["ctx"], "gate": ours["gate.weight"], **_class_buffers(3)}, epoch=2)
+    results = {
+        name: run_train(_eval_args(data_root, "MoPD", model_dir, str(tmp_path / f"{name}_eval"), 2), "builtin",
+                        str(tmp_path))
+        for name, model_dir in (("ours", mopd_run), ("authors", authors))
+    }
+    assert "Not loading the gate" not in results["authors"].stdout  # `gate` was read as gate.weight
+    assert accuracy(results["authors"].stdout) == accuracy(results["ours"].stdout)
+
+
+def test_original_cocoop_checkpoint_evaluates_like_the_same_weights_in_our_layout(data_root, coop_run, tmp_path):
+    torch.manual_seed(0)
+    width, hidden = TINY_CLIP.transformer_width, TINY_CLIP.embed_dim // 16  # CoCoOp's meta-net: D -> D // 16 -> W
+    learned = {
+        "ctx": _saved(coop_run, 1)["ctx"],
+        "meta_net.linear1.weight": torch.randn(hidden, TINY_CLIP.embed_dim),
+        "meta_net.linear1.bias": torch.randn(hidden),
+        "meta_net.linear2.weight": torch.randn(width, hidden), "meta_net.linear2.bias": torch.randn(width),
+    }
+    original = str(tmp_path / "original_cocoop")
+    _write_foreign(original, {**learned, **_class_buffers(3)}, epoch=1)
+    plain = str(tmp_path / "plain")
+    os.makedirs(os.path.join(plain, "prompt_learner"))
+    torch.save({"state_dict": learned, "epoch": 1}, os.path.join(plain, "prompt_learner", "model.pth.tar-1"))
+    results = [
+        accuracy(run_train(_eval_args(data_root, "CoCoOp", model_dir, str(tmp_path / f"eval{i}"), 1), "builtin",
+                           str(tmp_path)).stdout)
+        for i, model_dir in enumerate((original, plain))
+    ]
+    assert results[0] == results[1]
