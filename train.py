@@ -1,4 +1,4 @@
-"""Train or evaluate a prompt-learning method on CLIP (CoOp's command line).
+r"""Train or evaluate a prompt-learning method on CLIP (CoOp's command line).
 
 Example:
     python train.py --trainer MoPD --root $DATA --seed 1 \
