@@ -28,6 +28,7 @@ from mopd.backend import (  # noqa: E402
 )
 from mopd.cli_config import build_cfg, check_registered, configure_logging  # noqa: E402
 from mopd.cli_errors import check_output_dir, exit_on_user_error  # noqa: E402
+from mopd.config_checks import check_epochs_and_batches  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _trains(args: argparse.Namespace) -> bool:
+    return not args.eval_only and not args.no_train
+
+
 def setup(args: argparse.Namespace):
     """Config, logger and trainer; a user error here leaves the output directory as it was."""
     with exit_on_user_error():
@@ -61,6 +66,7 @@ def setup(args: argparse.Namespace):
         check_registered(cfg.TRAINER.NAME, TRAINER_REGISTRY, "trainer", "--trainer")
         check_registered(cfg.DATASET.NAME, DATASET_REGISTRY, "dataset", "DATASET.NAME")
         check_output_dir(cfg.OUTPUT_DIR)
+        check_epochs_and_batches(cfg, training=_trains(args))
     with exit_on_user_error(cfg.OUTPUT_DIR):
         if cfg.SEED >= 0:
             print(f"Setting fixed seed: {cfg.SEED}")
