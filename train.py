@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -29,6 +30,10 @@ from mopd.backend import (  # noqa: E402
 from mopd.cli_config import build_cfg, check_registered, configure_logging  # noqa: E402
 from mopd.cli_errors import check_output_dir, exit_on_user_error  # noqa: E402
 from mopd.config_checks import check_epochs_and_batches  # noqa: E402
+from mopd.run_folder import ALLOW_FLAG, RunFolder, check_run_folder  # noqa: E402
+from mopd.run_record import describe_changes, write_run_record  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,6 +56,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-dir", type=str, default="", help="directory of the model to evaluate")
     parser.add_argument("--load-epoch", type=int, default=None, help="epoch of the checkpoint to evaluate")
     parser.add_argument("--no-train", action="store_true", help="build everything but do not train")
+    parser.add_argument(
+        ALLOW_FLAG, action="store_true",
+        help="resume (or accept as finished) a run folder whose recorded settings differ from this command's",
+    )
     parser.add_argument("opts", default=None, nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
     return parser.parse_args(argv)
 
@@ -59,14 +68,38 @@ def _trains(args: argparse.Namespace) -> bool:
     return not args.eval_only and not args.no_train
 
 
-def setup(args: argparse.Namespace):
-    """Config, logger and trainer; a user error here leaves the output directory as it was."""
+def checked_cfg(args: argparse.Namespace):
+    """The effective config, checked before anything is written."""
     with exit_on_user_error():
         cfg = build_cfg(args)
         check_registered(cfg.TRAINER.NAME, TRAINER_REGISTRY, "trainer", "--trainer")
         check_registered(cfg.DATASET.NAME, DATASET_REGISTRY, "dataset", "DATASET.NAME")
         check_output_dir(cfg.OUTPUT_DIR)
         check_epochs_and_batches(cfg, training=_trains(args))
+    return cfg
+
+
+def inspect_folder(args: argparse.Namespace, cfg) -> RunFolder | None:
+    """Where training stands in OUTPUT_DIR (None for evaluation); different settings stop here."""
+    if not _trains(args):
+        return None
+    with exit_on_user_error():
+        return check_run_folder(cfg.OUTPUT_DIR, cfg, allow_settings_change=args.allow_settings_change)
+
+
+def report_finished(folder: RunFolder | None, output_dir: str) -> bool:
+    """Say so and return True when a finished run of these settings is in `output_dir`."""
+    if folder is None or folder.state != "finished":
+        return False
+    configure_logging()
+    for note in folder.notes:
+        logger.warning(note)
+    logger.info("A finished run is already in %s; nothing to do", output_dir)
+    return True
+
+
+def setup(args: argparse.Namespace, cfg, folder: RunFolder | None):
+    """Logger and trainer, and the run record; a user error here leaves the output directory as it was."""
     with exit_on_user_error(cfg.OUTPUT_DIR):
         if cfg.SEED >= 0:
             print(f"Setting fixed seed: {cfg.SEED}")
@@ -80,16 +113,28 @@ def setup(args: argparse.Namespace):
             torch.backends.cudnn.benchmark = True
         print(f"** Config **\n{cfg}")
         print(f"** System info **\n{collect_env_info()}\n")
+        for note in folder.notes if folder else ():
+            logger.warning(note)
+        if folder and folder.changed:
+            logger.warning("Settings changed in %s (%s): %s", cfg.OUTPUT_DIR, ALLOW_FLAG,
+                           describe_changes(folder.changed))
         trainer = build_trainer(cfg)
         if args.eval_only:
             if not args.model_dir and trainer.get_model_names():
                 raise ValueError(f"--eval-only needs --model-dir: {cfg.TRAINER.NAME} evaluates a trained prompt")
             trainer.load_model(args.model_dir, epoch=args.load_epoch)
+        if folder:
+            write_run_record(cfg.OUTPUT_DIR, cfg, folder.changed)
     return trainer
 
 
 def main(args: argparse.Namespace) -> None:
-    trainer = setup(args)
+    """Train or evaluate in OUTPUT_DIR; a refusal or a finished run writes nothing."""
+    cfg = checked_cfg(args)
+    folder = inspect_folder(args, cfg)
+    if report_finished(folder, cfg.OUTPUT_DIR):
+        return
+    trainer = setup(args, cfg, folder)
     with exit_on_user_error():  # from here on, checkpoints and logs already written are kept
         if args.eval_only:
             trainer.test()

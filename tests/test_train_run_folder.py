@@ -1,12 +1,19 @@
-"""train.py and its run folder: settings that cannot make a run are refused."""
+"""train.py and its run folder: recorded settings, refused settings."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 
 import pytest
 
 from e2e import BACKENDS, run_train
-from test_reliability import _args, _fails, _snapshot
+from test_reliability import _accuracy_lines, _args, _fails, _snapshot
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -15,6 +22,92 @@ def finished(request, data_root, tmp_path_factory) -> tuple[str, str]:
     out = str(tmp_path_factory.mktemp(f"finished_{request.param}") / "run")
     run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "2"), request.param, os.path.dirname(out))
     return request.param, out
+
+
+def _copy(run: str, tmp_path, *remove: str) -> str:
+    """A copy of a run folder without the files `remove` (e.g. the finished marker: a run killed after saving)."""
+    copy = str(tmp_path / "copy")
+    shutil.copytree(run, copy)
+    for name in remove:
+        os.remove(os.path.join(copy, name))
+    return copy
+
+
+def test_a_training_run_records_its_settings_and_the_marker_their_fingerprint(finished):
+    _, out = finished
+    with open(os.path.join(out, "run_config.json")) as f:
+        record = json.load(f)
+    settings = record["settings"]
+    assert settings["TRAINER.NAME"] == "MoPD" and settings["MODEL.BACKBONE.NAME"] == "tiny"
+    assert settings["OPTIM.MAX_EPOCH"] == 2
+    assert settings["OUTPUT_DIR"] == out and settings["DATASET.NUM_SHOTS"] == 4
+    with open(os.path.join(out, "run_finished.json")) as f:
+        assert json.load(f)["fingerprint"] == record["fingerprint"]
+
+
+@pytest.mark.parametrize("key,value,shown", [
+    ("OPTIM.LR", "0.01", "OPTIM.LR 0.002 -> 0.01"),
+    ("TRAINER.MOPD.TOP_K", "3", "TRAINER.MOPD.TOP_K 2 -> 3"),
+    ("TRAINER.MOPD.W", "0.5", "TRAINER.MOPD.W 0.8 -> 0.5"),
+    ("DATASET.NUM_SHOTS", "2", "DATASET.NUM_SHOTS 4 -> 2"),
+])
+@pytest.mark.parametrize("marker", ["finished", "killed after its last checkpoint"])
+def test_other_defining_settings_are_refused_naming_the_key_and_nothing_changes(
+    key, value, shown, marker, finished, data_root, tmp_path
+):
+    backend, run = finished
+    out = run if marker == "finished" else _copy(run, tmp_path, "run_finished.json")
+    before = _snapshot(out)
+    proc = run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "2", key, value), backend, str(tmp_path), check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    error = proc.stderr.strip().splitlines()[-1]
+    what = "the finished run" if marker == "finished" else "the run"
+    assert error.startswith(f"error: {what} in {out} was trained with other settings: {shown}."), error
+    assert "another --output-dir" in error and "--allow-settings-change" in error
+    assert _snapshot(out) == before
+
+
+def test_harmless_settings_and_another_folder_path_resume_to_the_same_result(finished, data_root, tmp_path):
+    backend, run = finished
+    out = _copy(run, tmp_path, "run_finished.json")  # recorded with the original OUTPUT_DIR
+    harmless = ("OPTIM.MAX_EPOCH", "2", "TRAIN.PRINT_FREQ", "3", "DATALOADER.TEST.BATCH_SIZE", "5")
+    resumed = run_train(_args(data_root, out, *harmless), backend, str(tmp_path))
+    assert "will resume training" in resumed.stdout
+    assert _accuracy_lines(resumed.stdout) == _accuracy_lines(_read(os.path.join(run, "log.txt")))
+
+
+def test_finished_run_with_harmless_changes_is_skipped_writing_nothing(finished, data_root, tmp_path):
+    backend, out = finished
+    before = _snapshot(out)
+    again = run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "2", "TRAIN.PRINT_FREQ", "3"), backend, str(tmp_path))
+    assert f"A finished run is already in {out}; nothing to do" in again.stdout
+    assert _snapshot(out) == before
+
+
+def test_allowed_settings_change_resumes_and_is_recorded(finished, data_root, tmp_path):
+    backend, run = finished
+    out = _copy(run, tmp_path)
+    longer = _args(data_root, out, "OPTIM.MAX_EPOCH", "3")
+    _fails(longer, str(tmp_path), f"the run in {out} was trained with other settings: OPTIM.MAX_EPOCH 2 -> 3.")
+    longer.insert(longer.index("MODEL.BACKBONE.NAME"), "--allow-settings-change")
+    resumed = run_train(longer, backend, str(tmp_path))
+    assert "will resume training" in resumed.stdout and "epoch [3/3]" in resumed.stdout
+    assert "OPTIM.MAX_EPOCH 2 -> 3" in resumed.stdout
+    with open(os.path.join(out, "run_config.json")) as f:
+        record = json.load(f)
+    assert record["settings"]["OPTIM.MAX_EPOCH"] == 3 and record["settings_changed"] == [{"OPTIM.MAX_EPOCH": [2, 3]}]
+    with open(os.path.join(out, "run_finished.json")) as f:
+        marker = json.load(f)
+    assert (marker["epochs"], marker["fingerprint"]) == (3, record["fingerprint"])
+
+
+def test_folder_written_before_run_records_resumes_with_one_warning(finished, data_root, tmp_path):
+    backend, run = finished
+    out = _copy(run, tmp_path, "run_finished.json", "run_config.json")
+    resumed = run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "2"), backend, str(tmp_path))
+    warnings = [line for line in resumed.stdout.splitlines() if "before runs recorded their settings" in line]
+    assert len(warnings) == 1 and "will resume training" in resumed.stdout
+    assert os.path.isfile(os.path.join(out, "run_config.json"))
 
 
 @pytest.mark.parametrize("key", ["OPTIM.MAX_EPOCH", "DATALOADER.TRAIN_X.BATCH_SIZE", "DATALOADER.TEST.BATCH_SIZE"])
