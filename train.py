@@ -31,6 +31,7 @@ from mopd.cli_config import build_cfg, check_registered, configure_logging  # no
 from mopd.cli_errors import check_output_dir, exit_on_user_error  # noqa: E402
 from mopd.config_checks import check_epochs_and_batches  # noqa: E402
 from mopd.run_folder import ALLOW_FLAG, RunFolder, check_run_folder  # noqa: E402
+from mopd.run_lock import lock_output_dir  # noqa: E402
 from mopd.run_record import describe_changes, write_run_record  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -98,9 +99,9 @@ def report_finished(folder: RunFolder | None, output_dir: str) -> bool:
     return True
 
 
-def setup(args: argparse.Namespace, cfg, folder: RunFolder | None):
+def setup(args: argparse.Namespace, cfg, folder: RunFolder | None, created: bool):
     """Logger and trainer, and the run record; a user error here leaves the output directory as it was."""
-    with exit_on_user_error(cfg.OUTPUT_DIR):
+    with exit_on_user_error(cfg.OUTPUT_DIR, created=created):
         if cfg.SEED >= 0:
             print(f"Setting fixed seed: {cfg.SEED}")
             set_random_seed(cfg.SEED)
@@ -129,17 +130,26 @@ def setup(args: argparse.Namespace, cfg, folder: RunFolder | None):
 
 
 def main(args: argparse.Namespace) -> None:
-    """Train or evaluate in OUTPUT_DIR; a refusal or a finished run writes nothing."""
+    """Train or evaluate in OUTPUT_DIR, holding the folder for the whole run.
+
+    A refusal (settings that differ from the folder's record) or a finished run is decided before
+    the folder is taken, so either writes nothing; the same look is repeated under the lock.
+    """
     cfg = checked_cfg(args)
-    folder = inspect_folder(args, cfg)
-    if report_finished(folder, cfg.OUTPUT_DIR):
+    if report_finished(inspect_folder(args, cfg), cfg.OUTPUT_DIR):
         return
-    trainer = setup(args, cfg, folder)
-    with exit_on_user_error():  # from here on, checkpoints and logs already written are kept
-        if args.eval_only:
-            trainer.test()
-        elif not args.no_train:
-            trainer.train()
+    with exit_on_user_error():
+        lock = lock_output_dir(cfg.OUTPUT_DIR)
+    with lock:
+        folder = inspect_folder(args, cfg)
+        if report_finished(folder, cfg.OUTPUT_DIR):
+            return
+        trainer = setup(args, cfg, folder, lock.created)
+        with exit_on_user_error():  # from here on, checkpoints and logs already written are kept
+            if args.eval_only:
+                trainer.test()
+            elif not args.no_train:
+                trainer.train()
 
 
 if __name__ == "__main__":

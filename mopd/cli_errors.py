@@ -50,14 +50,15 @@ def check_output_dir(directory: str) -> None:
 
 
 @contextlib.contextmanager
-def exit_on_user_error(output_dir: str | None = None) -> Iterator[None]:
+def exit_on_user_error(output_dir: str | None = None, created: bool = False) -> Iterator[None]:
     """Turn a user error into `error: <message>` on stderr and exit code 2.
 
     With `output_dir`, whatever the block created there is removed first (the run's setup wrote
-    a log before finding the problem); files that existed before are never touched. Set
-    MOPD_DEBUG=1 to see the traceback instead.
+    a log before finding the problem); files that existed before are never touched. `created`
+    says this run made the folder itself (holding its lock), so all of it goes. Set MOPD_DEBUG=1
+    to see the traceback instead.
     """
-    before = _existing_entries(output_dir) if output_dir else None
+    before = _existing_entries(output_dir) if output_dir and not created else None
     try:
         yield
     except USER_ERRORS as err:

@@ -1,14 +1,36 @@
-"""train.py and its run folder: recorded settings, refused settings."""
+"""train.py and its run folder: recorded settings, one process at a time, refused settings."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
-from e2e import BACKENDS, run_train
-from test_reliability import _accuracy_lines, _args, _fails, _snapshot
+from e2e import BACKENDS, REPO_ROOT, _env, run_train
+from test_reliability import _accuracy_lines, _args, _fails, _final_checkpoint, _snapshot
+
+_DEADLINE_S = 300  # upper bound for a subprocess to reach a point it reaches in seconds
+
+
+def _wait_for(condition, proc_list: list[subprocess.Popen]) -> None:
+    """Poll `condition` until it holds; fail if every process has exited first or the deadline passes."""
+    deadline = time.monotonic() + _DEADLINE_S
+    while not condition():
+        if all(proc.poll() is not None for proc in proc_list) or time.monotonic() > deadline:
+            pytest.fail("the run never got there")
+        time.sleep(0.005)
+
+
+def _start_train(args: list[str], cwd: str, name: str) -> subprocess.Popen:
+    """`python train.py ARGS` as a user starts it; its output goes to `cwd/name.out` and `cwd/name.err`."""
+    with open(os.path.join(cwd, f"{name}.out"), "w") as stdout, open(os.path.join(cwd, f"{name}.err"), "w") as stderr:
+        return subprocess.Popen([sys.executable, os.path.join(REPO_ROOT, "train.py"), *args], cwd=cwd,
+                                env=_env("builtin"), stdout=stdout, stderr=stderr)
 
 
 def _read(path: str) -> str:
@@ -117,6 +139,63 @@ def test_run_length_and_batch_sizes_below_one_are_refused_naming_the_key(key, fi
     _fails(_args(data_root, str(tmp_path / "new"), key, "0"), str(tmp_path), f"{key}=0 must be >= 1")
     _fails(_args(data_root, run, key, "0"), str(tmp_path), f"{key}=0 must be >= 1")
     assert not (tmp_path / "new").exists() and _snapshot(run) == before
+
+
+def test_run_into_a_held_folder_stops_at_once_and_writes_nothing(finished, data_root, tmp_path):
+    from mopd.run_lock import lock_output_dir
+
+    _, run = finished
+    out = str(tmp_path / "held")
+    busy = f"error: another run (pid {os.getpid()}) is using {out}; "
+    with lock_output_dir(out):
+        before = _snapshot(out)
+        train = _fails(_args(data_root, out, "OPTIM.MAX_EPOCH", "2"), str(tmp_path))
+        evaluation = _fails(
+            _args(data_root, out, flags=("--eval-only", "--model-dir", run, "--load-epoch", "2")), str(tmp_path)
+        )
+        assert train.startswith(busy) and evaluation.startswith(busy)
+        assert _snapshot(out) == before == {"run.lock": before["run.lock"]}
+
+
+def test_two_runs_started_together_one_trains_and_after_a_kill_a_new_run_resumes(data_root, tmp_path):
+    args = _args(data_root, str(tmp_path / "shared"), "OPTIM.MAX_EPOCH", "8")
+    lock_file = tmp_path / "shared" / "run.lock"
+    procs = [_start_train(args, str(tmp_path), name) for name in ("first", "second")]
+    try:
+        _wait_for(lambda: lock_file.is_file() and lock_file.read_text().strip(), procs)
+        holder_pid = int(lock_file.read_text())
+        os.kill(holder_pid, signal.SIGSTOP)  # the holder cannot end before the other one meets the lock
+        holder = next(proc for proc in procs if proc.pid == holder_pid)
+        other = next(proc for proc in procs if proc is not holder)
+        name = "first" if other is procs[0] else "second"
+        assert other.wait() == 2
+        error = _read(str(tmp_path / f"{name}.err"))
+        assert error.strip().splitlines() == [
+            f"error: another run (pid {holder_pid}) is using {tmp_path / 'shared'}; wait for it to end or stop it, "
+            "or choose another --output-dir"
+        ]
+        assert _read(str(tmp_path / f"{name}.out")) == ""
+        os.kill(holder_pid, signal.SIGCONT)
+        _wait_for((tmp_path / "shared" / "prompt_learner" / "model.pth.tar-2").exists, [holder])
+        holder.send_signal(signal.SIGKILL)  # during epoch 3 (or while epoch 2 is being saved)
+        holder.wait()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert not (tmp_path / "shared" / "run_finished.json").exists()
+    assert [name for name in os.listdir(tmp_path / "shared") if name.startswith("log.txt")] == ["log.txt"]
+
+    resumed = run_train(args, "builtin", str(tmp_path))
+    assert "will resume training" in resumed.stdout
+    whole = str(tmp_path / "whole")
+    uninterrupted = run_train(_args(data_root, whole, "OPTIM.MAX_EPOCH", "8"), "builtin", str(tmp_path))
+    expected, got = _final_checkpoint(whole, 8), _final_checkpoint(str(tmp_path / "shared"), 8)
+    assert expected["state_dict"].keys() == got["state_dict"].keys()
+    for name, tensor in expected["state_dict"].items():
+        assert got["state_dict"][name].equal(tensor), name
+    assert _accuracy_lines(resumed.stdout) == _accuracy_lines(uninterrupted.stdout)
 
 
 def test_help_prints_the_example_on_separate_lines(capsys):
