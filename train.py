@@ -28,7 +28,7 @@ from mopd.backend import (  # noqa: E402
     setup_logger,
 )
 from mopd.cli_config import build_cfg, check_registered, configure_logging  # noqa: E402
-from mopd.cli_errors import check_output_dir, exit_on_user_error  # noqa: E402
+from mopd.cli_errors import check_output_dir, exit_on_interrupt, exit_on_user_error  # noqa: E402
 from mopd.config_checks import check_epochs_and_batches  # noqa: E402
 from mopd.run_folder import ALLOW_FLAG, RunFolder, check_run_folder  # noqa: E402
 from mopd.run_lock import lock_output_dir  # noqa: E402
@@ -129,6 +129,15 @@ def setup(args: argparse.Namespace, cfg, folder: RunFolder | None, created: bool
     return trainer
 
 
+def _interrupted(args: argparse.Namespace, trainer) -> str:
+    if trainer is None:
+        return "interrupted before the run started; run the same command to start it"
+    if not _trains(args):
+        return "interrupted; run the same command to evaluate again"
+    epoch = max(trainer.epoch, trainer.start_epoch) + 1
+    return f"interrupted at epoch {epoch}; run the same command to resume"
+
+
 def main(args: argparse.Namespace) -> None:
     """Train or evaluate in OUTPUT_DIR, holding the folder for the whole run.
 
@@ -140,7 +149,8 @@ def main(args: argparse.Namespace) -> None:
         return
     with exit_on_user_error():
         lock = lock_output_dir(cfg.OUTPUT_DIR)
-    with lock:
+    trainer = None
+    with lock, exit_on_interrupt(lambda: _interrupted(args, trainer)):
         folder = inspect_folder(args, cfg)
         if report_finished(folder, cfg.OUTPUT_DIR):
             return

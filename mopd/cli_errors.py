@@ -1,11 +1,11 @@
-"""User errors on the command line: one clear message, exit code 2, and nothing already written lost."""
+"""User errors and Ctrl-C on the command line: one clear message, an exit code, nothing already written lost."""
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
 import sys
-from typing import Iterator
+from typing import Callable, Iterator
 
 # What a user can cause (bad paths, config values, checkpoints, a full disk, a diverging run);
 # anything else is a bug and keeps its traceback.
@@ -68,3 +68,18 @@ def exit_on_user_error(output_dir: str | None = None, created: bool = False) -> 
             _remove_new_entries(output_dir, before)
         print(_message(err), file=sys.stderr)
         sys.exit(2)
+
+
+@contextlib.contextmanager
+def exit_on_interrupt(message: Callable[[], str]) -> Iterator[None]:
+    """Turn Ctrl-C (KeyboardInterrupt) into `message()` on stderr and exit code 130, without a traceback.
+
+    Files already written stay: checkpoints and results are written to a temporary file and renamed.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        if os.environ.get("MOPD_DEBUG"):
+            raise
+        print(message(), file=sys.stderr)
+        sys.exit(130)

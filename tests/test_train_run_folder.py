@@ -1,4 +1,4 @@
-"""train.py and its run folder: recorded settings, one process at a time, refused settings."""
+"""train.py and its run folder: recorded settings, one process at a time, Ctrl-C, refused settings."""
 from __future__ import annotations
 
 import json
@@ -196,6 +196,31 @@ def test_two_runs_started_together_one_trains_and_after_a_kill_a_new_run_resumes
     for name, tensor in expected["state_dict"].items():
         assert got["state_dict"][name].equal(tensor), name
     assert _accuracy_lines(resumed.stdout) == _accuracy_lines(uninterrupted.stdout)
+
+
+def test_ctrl_c_during_training_says_how_to_resume_and_keeps_the_checkpoints(data_root, tmp_path):
+    out = tmp_path / "run"
+    models = out / "prompt_learner"
+    proc = _start_train(_args(data_root, str(out), "OPTIM.MAX_EPOCH", "200"), str(tmp_path), "run")
+    try:
+        _wait_for((models / "model.pth.tar-2").exists, [proc])
+        saved = {name: (models / name).read_bytes() for name in ("model.pth.tar-1", "model.pth.tar-2")}
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait() == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stderr = _read(str(tmp_path / "run.err"))
+    assert "Traceback" not in stderr
+    line = stderr.strip().splitlines()[-1]
+    prefix, suffix = "interrupted at epoch ", "; run the same command to resume"
+    assert line.startswith(prefix) and line.endswith(suffix), line
+    epoch = int(line[len(prefix):-len(suffix)])
+    last_saved = max(int(name.rsplit("-", 1)[1]) for name in os.listdir(models) if name.startswith("model.pth.tar-"))
+    assert last_saved in (epoch - 1, epoch) and epoch >= 2
+    assert all((models / name).read_bytes() == data for name, data in saved.items())
+    assert not (out / "run_finished.json").exists()
 
 
 def test_help_prints_the_example_on_separate_lines(capsys):
