@@ -1,4 +1,4 @@
-"""Train or evaluate a prompt-learning method on CLIP (CoOp's command line).
+r"""Train or evaluate a prompt-learning method on CLIP (CoOp's command line).
 
 Example:
     python train.py --trainer MoPD --root $DATA --seed 1 \
@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -27,7 +28,13 @@ from mopd.backend import (  # noqa: E402
     setup_logger,
 )
 from mopd.cli_config import build_cfg, check_registered, configure_logging  # noqa: E402
-from mopd.cli_errors import check_output_dir, exit_on_user_error  # noqa: E402
+from mopd.cli_errors import check_output_dir, exit_on_interrupt, exit_on_user_error  # noqa: E402
+from mopd.config_checks import check_epochs_and_batches  # noqa: E402
+from mopd.run_folder import ALLOW_FLAG, RunFolder, check_run_folder  # noqa: E402
+from mopd.run_lock import lock_output_dir  # noqa: E402
+from mopd.run_record import describe_changes, write_run_record  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,18 +57,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-dir", type=str, default="", help="directory of the model to evaluate")
     parser.add_argument("--load-epoch", type=int, default=None, help="epoch of the checkpoint to evaluate")
     parser.add_argument("--no-train", action="store_true", help="build everything but do not train")
+    parser.add_argument(
+        ALLOW_FLAG, action="store_true",
+        help="resume (or accept as finished) a run folder whose recorded settings differ from this command's",
+    )
     parser.add_argument("opts", default=None, nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
     return parser.parse_args(argv)
 
 
-def setup(args: argparse.Namespace):
-    """Config, logger and trainer; a user error here leaves the output directory as it was."""
+def _trains(args: argparse.Namespace) -> bool:
+    return not args.eval_only and not args.no_train
+
+
+def checked_cfg(args: argparse.Namespace):
+    """The effective config, checked before anything is written."""
     with exit_on_user_error():
         cfg = build_cfg(args)
         check_registered(cfg.TRAINER.NAME, TRAINER_REGISTRY, "trainer", "--trainer")
         check_registered(cfg.DATASET.NAME, DATASET_REGISTRY, "dataset", "DATASET.NAME")
         check_output_dir(cfg.OUTPUT_DIR)
-    with exit_on_user_error(cfg.OUTPUT_DIR):
+        check_epochs_and_batches(cfg, training=_trains(args))
+    return cfg
+
+
+def inspect_folder(args: argparse.Namespace, cfg) -> RunFolder | None:
+    """Where training stands in OUTPUT_DIR (None for evaluation); different settings stop here."""
+    if not _trains(args):
+        return None
+    with exit_on_user_error():
+        return check_run_folder(cfg.OUTPUT_DIR, cfg, allow_settings_change=args.allow_settings_change)
+
+
+def report_finished(folder: RunFolder | None, output_dir: str) -> bool:
+    """Say so and return True when a finished run of these settings is in `output_dir`."""
+    if folder is None or folder.state != "finished":
+        return False
+    configure_logging()
+    for note in folder.notes:
+        logger.warning(note)
+    logger.info("A finished run is already in %s; nothing to do", output_dir)
+    return True
+
+
+def setup(args: argparse.Namespace, cfg, folder: RunFolder | None, created: bool):
+    """Logger and trainer, and the run record; a user error here leaves the output directory as it was."""
+    with exit_on_user_error(cfg.OUTPUT_DIR, created=created):
         if cfg.SEED >= 0:
             print(f"Setting fixed seed: {cfg.SEED}")
             set_random_seed(cfg.SEED)
@@ -74,21 +114,52 @@ def setup(args: argparse.Namespace):
             torch.backends.cudnn.benchmark = True
         print(f"** Config **\n{cfg}")
         print(f"** System info **\n{collect_env_info()}\n")
+        for note in folder.notes if folder else ():
+            logger.warning(note)
+        if folder and folder.changed:
+            logger.warning("Settings changed in %s (%s): %s", cfg.OUTPUT_DIR, ALLOW_FLAG,
+                           describe_changes(folder.changed))
         trainer = build_trainer(cfg)
         if args.eval_only:
             if not args.model_dir and trainer.get_model_names():
                 raise ValueError(f"--eval-only needs --model-dir: {cfg.TRAINER.NAME} evaluates a trained prompt")
             trainer.load_model(args.model_dir, epoch=args.load_epoch)
+        if folder:
+            write_run_record(cfg.OUTPUT_DIR, cfg, folder.changed)
     return trainer
 
 
+def _interrupted(args: argparse.Namespace, trainer) -> str:
+    if trainer is None:
+        return "interrupted before the run started; run the same command to start it"
+    if not _trains(args):
+        return "interrupted; run the same command to evaluate again"
+    epoch = max(trainer.epoch, trainer.start_epoch) + 1
+    return f"interrupted at epoch {epoch}; run the same command to resume"
+
+
 def main(args: argparse.Namespace) -> None:
-    trainer = setup(args)
-    with exit_on_user_error():  # from here on, checkpoints and logs already written are kept
-        if args.eval_only:
-            trainer.test()
-        elif not args.no_train:
-            trainer.train()
+    """Train or evaluate in OUTPUT_DIR, holding the folder for the whole run.
+
+    A refusal (settings that differ from the folder's record) or a finished run is decided before
+    the folder is taken, so either writes nothing; the same look is repeated under the lock.
+    """
+    cfg = checked_cfg(args)
+    if report_finished(inspect_folder(args, cfg), cfg.OUTPUT_DIR):
+        return
+    with exit_on_user_error():
+        lock = lock_output_dir(cfg.OUTPUT_DIR)
+    trainer = None
+    with lock, exit_on_interrupt(lambda: _interrupted(args, trainer)):
+        folder = inspect_folder(args, cfg)
+        if report_finished(folder, cfg.OUTPUT_DIR):
+            return
+        trainer = setup(args, cfg, folder, lock.created)
+        with exit_on_user_error():  # from here on, checkpoints and logs already written are kept
+            if args.eval_only:
+                trainer.test()
+            elif not args.no_train:
+                trainer.train()
 
 
 if __name__ == "__main__":

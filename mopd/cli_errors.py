@@ -1,11 +1,11 @@
-"""User errors on the command line: one clear message, exit code 2, and nothing already written lost."""
+"""User errors and Ctrl-C on the command line: one clear message, an exit code, nothing already written lost."""
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
 import sys
-from typing import Iterator
+from typing import Callable, Iterator
 
 # What a user can cause (bad paths, config values, checkpoints, a full disk, a diverging run);
 # anything else is a bug and keeps its traceback.
@@ -50,14 +50,15 @@ def check_output_dir(directory: str) -> None:
 
 
 @contextlib.contextmanager
-def exit_on_user_error(output_dir: str | None = None) -> Iterator[None]:
+def exit_on_user_error(output_dir: str | None = None, created: bool = False) -> Iterator[None]:
     """Turn a user error into `error: <message>` on stderr and exit code 2.
 
     With `output_dir`, whatever the block created there is removed first (the run's setup wrote
-    a log before finding the problem); files that existed before are never touched. Set
-    MOPD_DEBUG=1 to see the traceback instead.
+    a log before finding the problem); files that existed before are never touched. `created`
+    says this run made the folder itself (holding its lock), so all of it goes. Set MOPD_DEBUG=1
+    to see the traceback instead.
     """
-    before = _existing_entries(output_dir) if output_dir else None
+    before = _existing_entries(output_dir) if output_dir and not created else None
     try:
         yield
     except USER_ERRORS as err:
@@ -67,3 +68,18 @@ def exit_on_user_error(output_dir: str | None = None) -> Iterator[None]:
             _remove_new_entries(output_dir, before)
         print(_message(err), file=sys.stderr)
         sys.exit(2)
+
+
+@contextlib.contextmanager
+def exit_on_interrupt(message: Callable[[], str]) -> Iterator[None]:
+    """Turn Ctrl-C (KeyboardInterrupt) into `message()` on stderr and exit code 130, without a traceback.
+
+    Files already written stay: checkpoints and results are written to a temporary file and renamed.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        if os.environ.get("MOPD_DEBUG"):
+            raise
+        print(message(), file=sys.stderr)
+        sys.exit(130)

@@ -39,3 +39,15 @@ def check_mopd_cfg(cfg: CN, pool_size: int) -> None:
         raise ValueError(f"TRAINER.MOPD.W={mopd.W} must be in [0, 1] (CE weight; MPD gets 1 - W)")
     if mopd.W2 < 0:
         raise ValueError(f"TRAINER.MOPD.W2={mopd.W2} must be >= 0")
+
+
+def check_epochs_and_batches(cfg: CN, training: bool) -> None:
+    """Reject batch sizes below 1 and, for a training run, OPTIM.MAX_EPOCH below 1 (no model would be saved)."""
+    if training and cfg.OPTIM.MAX_EPOCH < 1:
+        raise ValueError(f"OPTIM.MAX_EPOCH={cfg.OPTIM.MAX_EPOCH} must be >= 1: a run of no epoch saves no model")
+    for key, value in (
+        ("DATALOADER.TRAIN_X.BATCH_SIZE", cfg.DATALOADER.TRAIN_X.BATCH_SIZE),
+        ("DATALOADER.TEST.BATCH_SIZE", cfg.DATALOADER.TEST.BATCH_SIZE),
+    ):
+        if value < 1:
+            raise ValueError(f"{key}={value} must be >= 1 (images per batch)")

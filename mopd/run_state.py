@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from mopd.data.io import read_json, write_json_atomic
+from mopd.run_record import read_run_record
 
 FINISHED_MARKER = "run_finished.json"
 _EPOCH_SEED_STRIDE = 100_003  # a prime, so (seed, epoch) pairs of nearby seeds do not collide
@@ -15,8 +16,15 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 def write_finished_marker(output_dir: str, epoch: int, result: float | None) -> None:
-    """Record, atomically, that the run in `output_dir` trained `epoch` epochs and ran its final test."""
-    write_json_atomic(os.path.join(output_dir, FINISHED_MARKER), {"epochs": epoch, "final_test": result})
+    """Record, atomically, that the run in `output_dir` trained `epoch` epochs and ran its final test.
+
+    The marker repeats the settings fingerprint of the folder's run record (None without one), so a
+    launcher can tell which settings finished without reading the record.
+    """
+    record = read_run_record(output_dir)
+    fingerprint = record["fingerprint"] if record else None
+    marker = {"epochs": epoch, "final_test": result, "fingerprint": fingerprint}
+    write_json_atomic(os.path.join(output_dir, FINISHED_MARKER), marker)
 
 
 def read_finished_marker(output_dir: str) -> dict | None:
