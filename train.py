@@ -32,7 +32,7 @@ from mopd.cli_errors import check_output_dir, exit_on_interrupt, exit_on_user_er
 from mopd.config_checks import check_epochs_and_batches  # noqa: E402
 from mopd.run_folder import ALLOW_FLAG, RunFolder, check_run_folder  # noqa: E402
 from mopd.run_lock import lock_output_dir  # noqa: E402
-from mopd.run_record import describe_changes, write_run_record  # noqa: E402
+from mopd.run_record import describe_changes  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def report_finished(folder: RunFolder | None, output_dir: str) -> bool:
 
 
 def setup(args: argparse.Namespace, cfg, folder: RunFolder | None, created: bool):
-    """Logger and trainer, and the run record; a user error here leaves the output directory as it was."""
+    """Logger and trainer; a user error here leaves the output directory as it was."""
     with exit_on_user_error(cfg.OUTPUT_DIR, created=created):
         if cfg.SEED >= 0:
             print(f"Setting fixed seed: {cfg.SEED}")
@@ -124,8 +124,6 @@ def setup(args: argparse.Namespace, cfg, folder: RunFolder | None, created: bool
             if not args.model_dir and trainer.get_model_names():
                 raise ValueError(f"--eval-only needs --model-dir: {cfg.TRAINER.NAME} evaluates a trained prompt")
             trainer.load_model(args.model_dir, epoch=args.load_epoch)
-        if folder:
-            write_run_record(cfg.OUTPUT_DIR, cfg, folder.changed)
     return trainer
 
 

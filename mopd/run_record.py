@@ -71,14 +71,15 @@ def read_run_record(output_dir: str) -> dict[str, Any] | None:
     return read_json(path) if os.path.isfile(path) else None
 
 
-def write_run_record(output_dir: str, cfg: CN, changed: dict[str, tuple[Any, Any]] | None = None) -> None:
+def write_run_record(output_dir: str, cfg: CN) -> None:
     """Record the settings of `cfg` in `output_dir`, atomically.
 
-    Args:
-        changed: defining settings that differ from the previous record and that the user allowed
-            to change (key -> (old, new)); appended to the record's `settings_changed` list.
+    Called once training has started or resumed (so a resume that fails leaves the record as it
+    was). Defining settings that differ from the previous record, which the user allowed to change,
+    are appended to the record's `settings_changed` list.
     """
     previous = read_run_record(output_dir) or {}
+    changed = compare_with_record(previous, cfg)[0] if previous else {}
     history = list(previous.get("settings_changed", []))
     if changed:
         history.append({key: list(values) for key, values in sorted(changed.items())})

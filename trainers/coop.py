@@ -22,6 +22,7 @@ from mopd.precision import NonFiniteGuard, PrecisionPolicy
 from mopd.prompts.prompt_learner import PromptLearner
 from mopd.prompts.prompted_clip import PromptedCLIP, PromptedOutput
 from mopd.prompts.templates import hand_crafted_template
+from mopd.run_record import write_run_record
 from mopd.run_state import RunningMeans, epoch_seed, read_finished_marker, write_finished_marker
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class CoOp(TrainerX):
 
     def before_train(self) -> None:
         super().before_train()
+        write_run_record(self.output_dir, self.cfg)  # after the resume, which may still refuse the checkpoint
         self.before_train_extra()
 
     def before_epoch(self) -> None:
