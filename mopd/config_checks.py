@@ -39,3 +39,14 @@ def check_mopd_cfg(cfg: CN, pool_size: int) -> None:
         raise ValueError(f"TRAINER.MOPD.W={mopd.W} must be in [0, 1] (CE weight; MPD gets 1 - W)")
     if mopd.W2 < 0:
         raise ValueError(f"TRAINER.MOPD.W2={mopd.W2} must be >= 0")
+
+
+def check_input_cfg(cfg: CN) -> None:
+    """Reject an `INPUT.SIZE` that is not a pair of positive integers, naming the key and the expected form."""
+    size = cfg.INPUT.SIZE
+    valid = len(size) == 2 and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in size)
+    if not valid:
+        raise ValueError(
+            f"INPUT.SIZE={size!r} is not an image size: expected two positive integers (height, width), "
+            'e.g. INPUT.SIZE "(224, 224)"'
+        )
