@@ -17,7 +17,7 @@ from typing import Callable, Iterator, TypeVar
 T = TypeVar("T")
 
 # errno values meaning "this folder cannot be written": permissions, or a read-only file system.
-_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+NOT_WRITABLE_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 @contextlib.contextmanager
@@ -83,7 +83,7 @@ def create_once(path: str, load: Callable[[], T], create: Callable[[], T], *, re
             return create()
     except OSError as err:
         folder = os.path.dirname(os.path.abspath(path))
-        if err.errno not in _NOT_WRITABLE or not _is_in_or_above(err.filename, folder):
+        if err.errno not in NOT_WRITABLE_ERRNOS or not _is_in_or_above(err.filename, folder):
             raise
         raise PermissionError(
             f"{path} does not exist and cannot be created: {folder} is not writable "
