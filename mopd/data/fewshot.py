@@ -73,7 +73,7 @@ def _check_cache_matches(cached: Sequence[Datum], current: Sequence[Datum], shot
                 f"few-shot cache {path} lists {item.impath} (label {item.label}, {item.classname!r}), "
                 f"which is not in the current {name} split; the split changed since the cache was written: {fix}"
             )
-    if not cached:
+    if current and not cached:
         raise ValueError(f"few-shot cache {path} holds an empty {name} split; the file is damaged: {fix}")
     cached_counts = {label: len(items) for label, items in group_by_label(cached).items()}
     for label, items in group_by_label(current).items():
