@@ -135,10 +135,11 @@ def test_a_pool_file_that_is_a_folder_or_binary_is_named(data_root, tmp_path, ki
     assert "not found" not in line and not out.exists()
 
 
-def _python_train(args: list[str], cwd: str, **env: str) -> subprocess.CompletedProcess:
-    """`python train.py ARGS` in a new process (what the fork server cannot do: another backend, a namespace)."""
+def _python_train(args: list[str], cwd: str, wrap=lambda command: command, **env: str) -> subprocess.CompletedProcess:
+    """`python train.py ARGS` in a new process, through `wrap` (what the fork server cannot do: another
+    backend, a read-only folder)."""
     return subprocess.run(
-        [sys.executable, os.path.join(REPO_ROOT, "train.py"), *args],
+        wrap([sys.executable, os.path.join(REPO_ROOT, "train.py"), *args]),
         cwd=cwd, env=_env("builtin", **env), capture_output=True, text=True, timeout=600,
     )
 
@@ -166,19 +167,11 @@ def test_a_read_only_data_root_without_the_fewshot_split_names_the_file_and_the_
     out, cache_dir = tmp_path / "out", tmp_path / "split_cache"
     expected_file = own_data / "synthetic" / "split_fewshot" / "shot_4-seed_1.json"
     with read_only(str(own_data)) as as_read_only:
-        refused = subprocess.run(
-            as_read_only([sys.executable, os.path.join(REPO_ROOT, "train.py"), *_args(str(own_data), str(out), flags=("--no-train",))]),
-            cwd=str(tmp_path), env=_env("builtin"), capture_output=True, text=True, timeout=600,
-        )
+        refused = _python_train(_args(str(own_data), str(out), flags=("--no-train",)), str(tmp_path), as_read_only)
         _error_line(refused, f"{expected_file} does not exist and cannot be created", "DATASET.SPLIT_CACHE_DIR")
         assert not out.exists()
-        taken = subprocess.run(
-            as_read_only([
-                sys.executable, os.path.join(REPO_ROOT, "train.py"),
-                *_args(str(own_data), str(out), "DATASET.SPLIT_CACHE_DIR", str(cache_dir), flags=("--no-train",)),
-            ]),
-            cwd=str(tmp_path), env=_env("builtin"), capture_output=True, text=True, timeout=600,
-        )
+        elsewhere = _args(str(own_data), str(out), "DATASET.SPLIT_CACHE_DIR", str(cache_dir), flags=("--no-train",))
+        taken = _python_train(elsewhere, str(tmp_path), as_read_only)
     assert taken.returncode == 0, taken.stderr[-3000:]
     cached = json.loads((cache_dir / "synthetic" / "split_fewshot" / "shot_4-seed_1.json").read_text())
     assert len(cached["train"]) == 4 * 4
