@@ -3,8 +3,9 @@ import os
 
 from mopd.backend import DATASET_REGISTRY, DatasetBase
 from mopd.data.dataset_splits import build_dataset_splits
+from mopd.data.layout import fewshot_folder
 from mopd.data.splits import read_split
-from mopd.data.synthetic import DATASET_FOLDER, FEWSHOT_FOLDER, IMAGE_FOLDER, SPLIT_FILE
+from mopd.data.synthetic import DATASET_FOLDER, IMAGE_FOLDER, SPLIT_FILE
 
 
 @DATASET_REGISTRY.register()
@@ -26,6 +27,6 @@ class Synthetic(DatasetBase):
         train, val, test = read_split(split_path, self.image_dir)
         train, val, test = build_dataset_splits(
             cfg, train, val, test,
-            fewshot_dir=os.path.join(self.dataset_dir, FEWSHOT_FOLDER), image_dir=self.image_dir,
+            fewshot_dir=fewshot_folder(self.dataset_dir, cfg.DATASET.SPLIT_CACHE_DIR), image_dir=self.image_dir,
         )
         super().__init__(train_x=train, val=val, test=test)

@@ -1,8 +1,10 @@
 """The Dassl API this repository uses: the installed Dassl when importable, else `mopd.engine`.
 
 `MOPD_BACKEND` selects the backend: `auto` (default) uses Dassl if `import dassl` works,
-`dassl` requires it, `builtin` forces the built-in runtime. Trainers and datasets import only
-from this module, so the same files register into whichever registry is active.
+`dassl` requires it, `builtin` forces the built-in runtime; a choice that cannot be had (an
+unknown name, Dassl missing or broken) raises ValueError on import, which the command lines
+report as one `error:` line. Trainers and datasets import only from this module, so the same
+files register into whichever registry is active.
 
 Dassl 0.6.3 has two traps on current torch: its `build_lr_scheduler` passes a `verbose`
 argument that torch's schedulers no longer accept, and its checkpoints pickle objects that
@@ -22,16 +24,17 @@ _CHOICES = ("auto", "dassl", "builtin")
 
 
 def _select_backend() -> str:
+    """The backend MOPD_BACKEND asks for; ValueError (a user error, one message) when it cannot be had."""
     choice = os.environ.get("MOPD_BACKEND", "auto").strip().lower() or "auto"
     if choice not in _CHOICES:
-        raise ValueError(f"MOPD_BACKEND={choice!r} is not one of {_CHOICES}")
+        raise ValueError(f"MOPD_BACKEND={choice!r} is not one of {', '.join(_CHOICES)}; set one of them or unset it")
     if choice == "builtin":
         return "builtin"
     if importlib.util.find_spec("dassl") is None:
         if choice == "dassl":
-            raise ImportError(
+            raise ValueError(
                 "MOPD_BACKEND=dassl but Dassl is not installed; install Dassl.pytorch "
-                "(`pip install -e <Dassl.pytorch checkout>`) or unset MOPD_BACKEND"
+                "(`pip install -e <Dassl.pytorch checkout>`) or unset MOPD_BACKEND to use the built-in runtime"
             )
         return "builtin"
     return "dassl"
@@ -51,7 +54,7 @@ if BACKEND == "dassl":
         from dassl.optim import build_optimizer
         from dassl.utils import collect_env_info, set_random_seed, setup_logger
     except ImportError as err:
-        raise ImportError(
+        raise ValueError(
             f"Dassl is installed but cannot be imported ({err}). Dassl 0.6.3 needs "
             "`pip install wilds==1.2.2` beside it; or set MOPD_BACKEND=builtin to use the "
             "built-in runtime."

@@ -8,9 +8,11 @@ import os
 import sys
 from typing import Iterable
 
+import yaml
 from yacs.config import CfgNode as CN
 
 from mopd.config import get_cfg
+from mopd.config_checks import check_input_cfg
 
 
 def _flat_keys(node: CN, prefix: str = "") -> list[str]:
@@ -31,11 +33,51 @@ def _unknown_key_message(cfg: CN, key: str, source: str) -> str:
     return f"unknown config key {key} in {source}.{hint}{listing}"
 
 
+def _read_yaml_mapping(path: str, what: str) -> CN:
+    """The KEY: VALUE tree of a YAML config file; a syntax error names the file and its line."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            tree = yaml.safe_load(f)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what} {path} is not a text file (undecodable byte at offset {err.start})") from err
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "an unknown line"
+        raise ValueError(f"YAML syntax error in {what} {path} at {where}: {err.problem or err.context}; fix the file") from err
+    except yaml.YAMLError as err:
+        raise ValueError(f"{what} {path} is not valid YAML ({err}); fix the file") from err
+    if tree is None:
+        return CN()
+    if not isinstance(tree, dict):
+        raise ValueError(
+            f"{what} {path} holds a YAML {type(tree).__name__}, not a mapping of config keys (e.g. `DATASET:` then "
+            "`  NAME: Caltech101`)"
+        )
+    return CN(tree)
+
+
+def _check_sections(tree: dict, node: CN, path: str, prefix: str = "") -> None:
+    """Raise ValueError where the file gives a plain value to a key that holds a section of keys."""
+    for key, value in tree.items():
+        default = node.get(key)
+        if not isinstance(default, CN):
+            continue
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"bad value in {path}: {prefix}{key} is a section of config keys, not a value ({value!r}); "
+                f"write `{key}:` followed by indented KEY: VALUE lines"
+            )
+        _check_sections(value, default, path, f"{prefix}{key}.")
+
+
 def _merge_file(cfg: CN, path: str, what: str) -> None:
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{what} {path!r} does not exist (current directory: {os.getcwd()})")
+        state = "is not a file" if os.path.exists(path) else "does not exist"
+        raise FileNotFoundError(f"{what} {path!r} {state} (current directory: {os.getcwd()})")
+    tree = _read_yaml_mapping(path, what)
+    _check_sections(tree, cfg, path)
     try:
-        cfg.merge_from_file(path)
+        cfg.merge_from_other_cfg(tree)
     except KeyError as err:
         key = str(err.args[0]).split(":")[-1].strip() if err.args else "?"
         raise KeyError(_unknown_key_message(cfg, key, path)) from err
@@ -88,6 +130,7 @@ def build_cfg(args: argparse.Namespace) -> CN:
         _merge_file(cfg, path, "config file")
     _apply_args(cfg, args)
     _merge_opts(cfg, args.opts or [])
+    check_input_cfg(cfg)
     cfg.freeze()
     return cfg
 

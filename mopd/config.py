@@ -12,6 +12,10 @@ from mopd.backend import get_cfg_default
 
 def _add_dataset_keys(cfg: CN) -> None:
     cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base (first ceil(C/2) labels) or new (the rest)
+    # Folder for the split files this repository writes (few-shot samples, splits made from raw
+    # annotations), in one sub-folder per dataset; "" = inside each dataset's folder, as CoOp.
+    # Set it when DATASET.ROOT is read-only; use one such folder per data root.
+    cfg.DATASET.SPLIT_CACHE_DIR = ""
 
 
 def _add_backbone_keys(cfg: CN) -> None:

@@ -51,3 +51,14 @@ def check_epochs_and_batches(cfg: CN, training: bool) -> None:
     ):
         if value < 1:
             raise ValueError(f"{key}={value} must be >= 1 (images per batch)")
+
+
+def check_input_cfg(cfg: CN) -> None:
+    """Reject an `INPUT.SIZE` that is not a pair of positive integers, naming the key and the expected form."""
+    size = cfg.INPUT.SIZE
+    valid = len(size) == 2 and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in size)
+    if not valid:
+        raise ValueError(
+            f"INPUT.SIZE={size!r} is not an image size: expected two positive integers (height, width), "
+            'e.g. INPUT.SIZE "(224, 224)"'
+        )

@@ -24,8 +24,10 @@ HARMLESS_KEYS = frozenset({
     "OUTPUT_DIR",  # the run folder itself
     "RESUME",  # the folder a run resumes from (its record is compared as well)
     "DATASET.ROOT",  # where the datasets are on this machine
+    "DATASET.SPLIT_CACHE_DIR",  # where split files are cached when the data root is read-only
     "DATALOADER.NUM_WORKERS",  # loader processes (each image is augmented from its own seed)
     "DATALOADER.TEST.BATCH_SIZE",  # evaluation batching: the same predictions in any batch size
+    "TRAINER.COOP.ACCEPT_CHECKPOINT_OF",  # which other trainer's checkpoints evaluation may load
     "TRAINER.COCOOP.IMAGES_PER_CALL",  # memory/speed trade-off of CoCoOp's text encoding
     "TRAIN.PRINT_FREQ",  # progress lines
     "TRAIN.CHECKPOINT_FREQ",  # how often a checkpoint is saved

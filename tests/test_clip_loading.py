@@ -11,6 +11,7 @@ from clip import clip as openai_clip
 from mopd.clip import backbones
 from mopd.clip.backbones import BACKBONES, TINY, Backbone
 from mopd.clip.loading import architecture_of, build_clip, load_clip
+from mopd.data import download
 
 
 def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -25,10 +26,10 @@ def tiny():
 
 @pytest.fixture
 def no_download(monkeypatch):
-    def offline(url, root):
+    def offline(url, dest, **checks):
         raise urllib.error.URLError("network is unreachable")
 
-    monkeypatch.setattr(openai_clip, "_download", offline)
+    monkeypatch.setattr(download, "download_url", offline)
 
 
 @pytest.fixture
@@ -105,11 +106,19 @@ def test_path_to_a_trainer_checkpoint_is_rejected_as_not_clip(tmp_path):
         load_clip(TINY, path=str(file))
 
 
-def test_path_to_a_corrupt_file_raises_runtime_error_naming_it(tmp_path):
+@pytest.mark.parametrize("cut", [0.1, 0.5, 0.99, None], ids=["10%", "50%", "99%", "garbage"])
+def test_path_to_a_truncated_or_garbage_file_is_a_value_error_naming_it_without_torchs_advice(tmp_path, tiny, cut):
+    whole = tmp_path / "whole.pt"
+    torch.save(tiny.state_dict(), whole)
     file = tmp_path / "broken.pt"
-    file.write_bytes(b"not a checkpoint")
-    with pytest.raises(RuntimeError, match="broken.pt"):
+    data = whole.read_bytes()
+    file.write_bytes(os.urandom(1000) if cut is None else data[: int(len(data) * cut)])
+    with pytest.raises(ValueError) as info:
         load_clip(TINY, path=str(file))
+    message = str(info.value)
+    assert message.startswith(f"{file} (") and "is neither an OpenAI JIT archive nor a torch state_dict" in message
+    assert "Point MODEL.BACKBONE.PATH to a complete copy" in message
+    assert "weights_only" not in message and "\n" not in message
 
 
 def test_weights_of_another_architecture_are_rejected(tmp_path, tiny):

@@ -171,3 +171,19 @@ def test_root_defaults_to_the_data_environment_variable(tmp_path, monkeypatch, c
     monkeypatch.setenv("DATA", str(tmp_path))
     assert main(["check", "eurosat"]) == 0
     assert f"eurosat: ready ({tmp_path / 'eurosat'})" in capsys.readouterr().out
+
+
+def test_check_accepts_the_generated_synthetic_dataset_that_training_reads(tmp_path, capsys):
+    from mopd.data.synthetic import generate_synthetic_dataset
+
+    folder = generate_synthetic_dataset(str(tmp_path), num_classes=2, train_per_class=1, val_per_class=1, test_per_class=1)
+    assert main(["check", "--root", str(tmp_path), "synthetic"]) == 0
+    assert main(["check", "--root", str(tmp_path), "Synthetic"]) == 0  # DATASET.NAME works too
+    assert capsys.readouterr().out.splitlines() == [f"synthetic: ready ({folder})"] * 2
+
+
+def test_check_of_a_missing_synthetic_dataset_says_how_to_generate_it(tmp_path, capsys):
+    assert main(["check", "--root", str(tmp_path), "synthetic"]) == 1
+    out = capsys.readouterr().out
+    assert f"synthetic: NOT READY, 2 missing in {tmp_path / 'synthetic'}:" in out
+    assert "generate it with `python -m mopd.data.synthetic --root $DATA`" in out

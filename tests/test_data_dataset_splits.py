@@ -30,7 +30,9 @@ def test_prepare_samples_few_shots_then_keeps_the_base_classes(tmp_path):
     assert _counts(out_train) == {key: 2 for key in base}
     assert _counts(out_val) == {key: 2 for key in base}
     assert _counts(out_test) == {key: 3 for key in base}
-    assert os.listdir(tmp_path / "split_fewshot") == ["shot_2-seed_1.json"]
+    assert [name for name in os.listdir(tmp_path / "split_fewshot") if not name.startswith(".")] == [
+        "shot_2-seed_1.json"
+    ]
 
 
 def test_prepare_new_classes_are_relabelled_from_zero_and_keep_their_names(tmp_path):

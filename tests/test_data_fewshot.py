@@ -38,13 +38,11 @@ def test_generate_fewshot_is_deterministic_for_a_seed_and_differs_for_another(tm
     assert _paths(first) != _paths(generate_fewshot(data, 4, random.Random(2)))
 
 
-def test_generate_fewshot_keeps_every_item_of_a_small_class_and_warns(tmp_path, caplog):
+def test_generate_fewshot_keeps_every_item_of_a_small_class(tmp_path):
     data = fake_items(tmp_path, [(0, 8), (1, 2)])
-    with caplog.at_level(logging.WARNING, logger="mopd.data.fewshot"):
-        sampled = generate_fewshot(data, 4, random.Random(0))
+    sampled = generate_fewshot(data, 4, random.Random(0))
     assert Counter(item.label for item in sampled) == {0: 4, 1: 2}
     assert set(_paths(d for d in data if d.label == 1)) <= set(_paths(sampled))
-    assert "1 ('class 1': 2)" in caplog.text
 
 
 @pytest.mark.parametrize("num_shots", [-1, 0])
@@ -94,7 +92,8 @@ def test_sample_fewshot_splits_caches_each_seed_separately(tmp_path):
     common = dict(num_shots=2, fewshot_dir=str(fewshot_dir), image_dir=str(image_dir))
     a, _ = sample_fewshot_splits(train, val, seed=1, **common)
     b, _ = sample_fewshot_splits(train, val, seed=2, **common)
-    assert sorted(os.listdir(fewshot_dir)) == ["shot_2-seed_1.json", "shot_2-seed_2.json"]
+    caches = sorted(name for name in os.listdir(fewshot_dir) if not name.startswith("."))  # not the lock files
+    assert caches == ["shot_2-seed_1.json", "shot_2-seed_2.json"]
     assert _paths(a) != _paths(b)
 
 
@@ -129,8 +128,51 @@ def test_sample_fewshot_splits_without_val_samples_and_caches_train_only(tmp_pat
     assert cv is None and _paths(ct) == _paths(ft)
 
 
-def test_more_shots_than_the_smallest_training_class_is_refused_before_anything_is_cached(tmp_path):
-    items = fake_items(tmp_path, [(0, 5), (1, 3)])
-    with pytest.raises(ValueError, match=r"NUM_SHOTS=4 .*'class 1' \(3 images\); set DATASET.NUM_SHOTS to at most 3"):
-        sample_fewshot_splits(items, None, num_shots=4, seed=1, fewshot_dir=str(tmp_path / "fs"), image_dir=str(tmp_path))
-    assert not (tmp_path / "fs").exists()
+def _warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "mopd.data.fewshot" and r.levelno == logging.WARNING]
+
+
+def test_classes_with_fewer_images_than_num_shots_keep_them_all_with_one_warning_naming_them(tmp_path, caplog):
+    items = fake_items(tmp_path, [(0, 5), (1, 3), (2, 2)])
+    kwargs = dict(num_shots=4, seed=1, fewshot_dir=str(tmp_path / "fs"), image_dir=str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="mopd.data.fewshot"):
+        sampled, _ = sample_fewshot_splits(items, None, **kwargs)
+    assert Counter(item.label for item in sampled) == {0: 4, 1: 3, 2: 2}
+    assert set(_paths(d for d in items if d.label > 0)) <= set(_paths(sampled))  # Dassl keeps every image
+    (warning,) = _warnings(caplog)
+    assert "fewer images than DATASET.NUM_SHOTS" in warning and "train (asked 4): 'class 1' (3), 'class 2' (2)" in warning
+    assert "'class 0'" not in warning
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mopd.data.fewshot"):
+        cached, _ = sample_fewshot_splits(items, None, **kwargs)  # from the cache: same split, same warning
+    assert _paths(cached) == _paths(sampled) and len(_warnings(caplog)) == 1
+
+
+def test_a_short_val_class_is_named_in_the_same_warning_line(tmp_path, caplog):
+    train = fake_items(tmp_path, [(0, 3), (1, 6)], file="train_{i}.png")
+    val = fake_items(tmp_path, [(0, 4), (1, 1)], file="val_{i}.png")
+    with caplog.at_level(logging.WARNING, logger="mopd.data.fewshot"):
+        sample_fewshot_splits(train, val, num_shots=4, seed=1, fewshot_dir=str(tmp_path / "fs"), image_dir=str(tmp_path))
+    (warning,) = _warnings(caplog)
+    assert "train (asked 4): 'class 0' (3); val (asked 4): 'class 1' (1)" in warning
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", r"is not valid JSON .*delete it"),
+        ('{"train": [], "val": []}', r"holds an empty train split; the file is damaged: delete .*shot_2-seed_1.json"),
+        ('{"train": [["c0/train_0.png", 0, "class 0"]], "val": null}',
+         r"holds 1 train images of class 0 \('class 0'\) instead of 2; the file is damaged: delete"),
+    ],
+    ids=["zero bytes", "empty lists", "a class short"],
+)
+def test_a_damaged_cache_file_is_named_with_the_fix_and_left_as_it_is(tmp_path, content, message):
+    train = fake_items(tmp_path, [(0, 4), (1, 4)], file="train_{i}.png")
+    cache = tmp_path / "fs" / "shot_2-seed_1.json"
+    cache.parent.mkdir()
+    cache.write_text(content)
+    with pytest.raises(ValueError, match=message) as info:
+        sample_fewshot_splits(train, None, num_shots=2, seed=1, fewshot_dir=str(cache.parent), image_dir=str(tmp_path))
+    assert str(cache) in str(info.value)
+    assert cache.read_text() == content

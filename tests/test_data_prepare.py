@@ -192,6 +192,11 @@ def _no_gdrive(monkeypatch):
 
 # ---------------------------------------------------------------- end to end
 
+def _entries(folder) -> list[str]:
+    """The sorted entries of a dataset folder, without the lock file that prepare leaves there."""
+    return sorted(name for name in os.listdir(folder) if name != ".prepare.lock")
+
+
 LAYOUT_CASES = ["caltech101", "food101", "fgvc_aircraft", "oxford_flowers", "sun397", "imagenet_sketch"]
 
 
@@ -220,9 +225,34 @@ def test_prepare_keeps_only_the_data_folder_of_the_aircraft_archive(server, monk
     _use_fake_checksums(monkeypatch, "fgvc_aircraft", downloads)
     root = tmp_path / "data"
     prepare_dataset(str(root), "fgvc_aircraft", mirror=_serve(server, "fgvc_aircraft", downloads), transfer=FAST)
-    assert sorted(os.listdir(root / "fgvc_aircraft")) == [
+    assert _entries(root / "fgvc_aircraft") == [
         "images", "images_variant_test.txt", "images_variant_train.txt", "images_variant_val.txt", "variants.txt",
     ]
+
+
+def test_prepares_started_together_fetch_each_file_once_and_all_find_the_dataset_ready(server, monkeypatch, tmp_path):
+    _no_gdrive(monkeypatch)
+    downloads, expected = _fakes("oxford_flowers")
+    _use_fake_checksums(monkeypatch, "oxford_flowers", downloads)
+    mirror = _serve(server, "oxford_flowers", downloads)
+    root = tmp_path / "data"
+    go_read, go_write = os.pipe()
+    children = []
+    for job in range(4):
+        pid = os.fork()
+        if pid == 0:  # each a job of a study that prepares its dataset first
+            code = 1
+            try:
+                os.read(go_read, 1)
+                code = 0 if prepare_dataset(str(root), "oxford_flowers", mirror=mirror, transfer=FAST) == [] else 3
+            finally:
+                os._exit(code)
+        children.append(pid)
+    os.write(go_write, b"x" * len(children))
+    assert [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children] == [0] * len(children)
+    assert sorted(path for path, _ in server.requests) == sorted(f"/oxford_flowers/{f}" for f in downloads)
+    for relative, data in expected.items():
+        assert (root / "oxford_flowers" / relative).read_bytes() == data, relative
 
 
 def test_url_override_fetches_that_file_from_its_own_address(server, monkeypatch, tmp_path):
@@ -390,7 +420,7 @@ def test_checksum_mismatch_reports_expected_and_actual_and_corrupts_nothing(serv
     assert str(part) in out
     assert part.read_bytes() == downloads["caltech-101.zip"]
     assert (folder / "split_zhou_Caltech101.json").read_bytes() == b"user's split"
-    assert sorted(os.listdir(folder)) == [".downloads", "split_zhou_Caltech101.json"]
+    assert _entries(folder) == [".downloads", "split_zhou_Caltech101.json"]
 
 
 def test_verify_file_checks_size_then_digests(tmp_path):
@@ -410,7 +440,7 @@ def test_archive_with_a_different_layout_is_reported_and_kept(server, monkeypatc
     with pytest.raises(ValueError, match=r"does not hold \['images/', 'meta/'\] where expected.*nothing was moved"):
         prepare_dataset(str(root), "food101", mirror=_serve(server, "food101", downloads), transfer=FAST)
     assert (root / "food-101" / ".downloads" / "food-101.tar.gz").read_bytes() == downloads["food-101.tar.gz"]
-    assert os.listdir(root / "food-101") == [".downloads"]
+    assert _entries(root / "food-101") == [".downloads"]
     assert os.listdir(root / "food-101" / ".downloads") == ["food-101.tar.gz"]
 
 
@@ -518,7 +548,7 @@ def test_stanford_cars_without_a_mirror_prints_the_manual_step_and_downloads_not
     out = capsys.readouterr().out
     assert calls == ["1ObCFbaAgVu0I-k_Au-gIUcefirdAuizT"]
     assert "no longer serves the files" in out and "--mirror" in out
-    assert sorted(os.listdir(tmp_path / "stanford_cars")) == ["split_zhou_StanfordCars.json"]
+    assert _entries(tmp_path / "stanford_cars") == ["split_zhou_StanfordCars.json"]
 
 
 def test_stanford_cars_from_a_mirror_is_laid_out_like_the_original_release(server, monkeypatch, tmp_path):

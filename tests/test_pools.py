@@ -326,6 +326,19 @@ def test_missing_pool_file_raises_file_not_found_naming_it(tmp_path):
         load_teacher_pool("file", "ImageNet", str(missing))
 
 
+def test_pool_file_that_is_a_folder_is_named_as_a_folder_not_as_missing(tmp_path):
+    with pytest.raises(IsADirectoryError) as info:
+        load_teacher_pool("file", "ImageNet", str(tmp_path))
+    assert f"Teacher pool file {str(tmp_path)!r} is a folder" in str(info.value) and "not found" not in str(info.value)
+
+
+def test_binary_pool_file_is_named_as_not_text(tmp_path):
+    path = tmp_path / "pool.bin"
+    path.write_bytes(b"a photo of a {}.\n\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(ValueError, match=rf"Teacher pool file {path} is not UTF-8 text \(undecodable byte at offset 17\)"):
+        load_teacher_pool("file", "ImageNet", str(path))
+
+
 def test_pool_file_template_without_placeholder_names_its_line(tmp_path):
     path = tmp_path / "pool.txt"
     path.write_text("a photo of a {}.\n# comment\na photo of a thing.\n")

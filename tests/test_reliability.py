@@ -140,9 +140,6 @@ def _bad_input_cases(data_root: str, tmp: str, finished: str) -> dict[str, tuple
         ),
         "N_CTX below 1": (_args(data_root, os.path.join(tmp, "f"), "TRAINER.COOP.N_CTX", "0", "TRAINER.COOP.CTX_INIT", ""), ("N_CTX=0",)),
         "TOP_K above the pool": (_args(data_root, os.path.join(tmp, "g"), "TRAINER.MOPD.TOP_K", "13"), ("TOP_K=13", "12")),
-        "more shots than the smallest class": (
-            _args(data_root, os.path.join(tmp, "n"), "DATASET.NUM_SHOTS", "9"), ("NUM_SHOTS=9", "(8 images)", "at most 8"),
-        ),
         "negative loss weight": (_args(data_root, os.path.join(tmp, "h"), "TRAINER.MOPD.W2", "-0.1"), ("W2=-0.1", ">= 0")),
         "eval without checkpoint": (
             _args(data_root, os.path.join(tmp, "i"), flags=("--eval-only",)), ("--eval-only needs --model-dir",),
@@ -173,7 +170,7 @@ def _bad_input_cases(data_root: str, tmp: str, finished: str) -> dict[str, tuple
 
 CASES = [
     "missing data root", "unknown trainer", "unknown dataset", "unknown backbone", "unknown config key",
-    "N_CTX below 1", "TOP_K above the pool", "more shots than the smallest class", "negative loss weight", "eval without checkpoint",
+    "N_CTX below 1", "TOP_K above the pool", "negative loss weight", "eval without checkpoint",
     "eval of a missing epoch", "checkpoint of another context length", "checkpoint of another trainer",
     "CLIP weights missing", "output directory is a file", "output directory under a file",
 ]

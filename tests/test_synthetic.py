@@ -1,13 +1,17 @@
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from collections import Counter
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from e2e import REPO_ROOT
 from fake_layouts import build_reader, dataset_cfg
+from read_only import read_only
 from mopd.data import synthetic
 from mopd.data.synthetic import CLASSES, generate_synthetic_dataset
 
@@ -125,6 +129,45 @@ def test_command_line_rejects_bad_arguments_with_a_usage_error(tmp_path, capsys)
         synthetic.main(["--root", str(tmp_path), "--classes", "50"])
     assert exit_info.value.code == 2
     assert "classes=50 must be between 2 and 20" in capsys.readouterr().err
+
+
+def test_command_line_on_a_file_says_so_in_one_line_and_leaves_the_file(tmp_path):
+    file = tmp_path / "data.txt"
+    file.write_text("mine")
+    proc = _generate_command(["--root", str(file)])
+    assert proc.returncode == 2 and proc.stderr == f"error: root {file} is a file; give a folder (it is created if missing)\n"
+    assert file.read_text() == "mine"
+
+
+def test_command_line_on_a_read_only_folder_says_so_in_one_line(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    with read_only(str(folder)) as as_read_only:
+        proc = _generate_command(["--root", str(folder), "--classes", "2"], wrap=as_read_only)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: cannot write the synthetic dataset to {folder / 'synthetic'} (")
+    assert proc.stderr.rstrip().endswith("choose a root folder you can write to")
+    assert os.listdir(folder) == []
+
+
+def test_regenerating_a_complete_dataset_in_a_read_only_folder_succeeds(tmp_path):
+    generate_synthetic_dataset(str(tmp_path), **SMALL)
+    before = _file_hashes(tmp_path)
+    with read_only(str(tmp_path)) as as_read_only:
+        proc = _generate_command(["--root", str(tmp_path), *_SMALL_ARGS], wrap=as_read_only)
+    assert proc.returncode == 0, proc.stderr
+    assert _file_hashes(tmp_path) == before
+
+
+_SMALL_ARGS = ["--classes", "5", "--train-per-class", "6", "--val-per-class", "3", "--test-per-class", "2"]
+
+
+def _generate_command(args, wrap=lambda command: command) -> subprocess.CompletedProcess:
+    """`python -m mopd.data.synthetic ARGS` in a new process (through `wrap`, e.g. with a read-only folder)."""
+    return subprocess.run(
+        wrap([sys.executable, "-m", "mopd.data.synthetic", *args]),
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )
 
 
 # The reader in datasets/synthetic.py, built from a yacs config as train.py builds it.

@@ -4,22 +4,26 @@ Weights are looked up in this order: an explicit file (`MODEL.BACKBONE.PATH`), t
 the named backbone (`~/.cache/clip/<file>`), then OpenAI's URL. "tiny" and `random_init` build a
 seeded random model of the table's architecture instead. Every model comes back as
 `clip.model.build_model` makes it: fp16 weights (as CoOp uses them), in eval mode.
+
+Concurrent jobs share the cache: a missing file is downloaded once, under a lock, verified
+against the SHA-256 in its URL and renamed into place whole, so no job reads a partial file.
 """
 from __future__ import annotations
 
 import logging
 import os
 import pickle
+import re
 import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import fields
 
 import torch
-from clip import clip as openai_clip
 from clip.model import CLIP, ModifiedResNet, build_model, convert_weights
 from yacs.config import CfgNode as CN
 
+from mopd.atomic import create_once
 from mopd.clip.backbones import TINY, Backbone, ClipArchitecture, get_backbone
 
 logger = logging.getLogger(__name__)
@@ -60,11 +64,16 @@ def load_clip(
                 f"OpenAI JIT archive (for {name}: {backbone.file_name or 'a saved state_dict'}), "
                 "or leave MODEL.BACKBONE.PATH empty to use the download cache."
             )
-        return _build_from_file(file, backbone)
+        fix = (
+            f"Point MODEL.BACKBONE.PATH to a complete copy of the CLIP weights "
+            f"(for {name}: {backbone.file_name or 'a saved state_dict'}), or leave it empty to use the download cache."
+        )
+        return _build_from_file(file, backbone, fix)
     if random_init or name == TINY:
         logger.info("Building a randomly initialised CLIP %s (seed %d)", name, seed)
         return build_random_clip(backbone.architecture, seed)
-    return _build_from_file(_cached_or_downloaded(backbone, download_root), backbone)
+    cached = _cached_or_downloaded(backbone, download_root)
+    return _build_from_file(cached, backbone, f"Delete {cached} so that it is downloaded again, or download it by hand.")
 
 
 def build_clip(cfg: CN) -> CLIP:
@@ -113,31 +122,45 @@ def architecture_of(model: CLIP) -> ClipArchitecture:
 
 
 def _cached_or_downloaded(backbone: Backbone, download_root: str | None) -> str:
+    """The cache file of `backbone`, downloaded first when absent (once, whatever the number of jobs)."""
     root = os.path.expanduser(download_root or DEFAULT_DOWNLOAD_ROOT)
     target = os.path.join(root, backbone.file_name)
-    if os.path.isfile(target):
+    by_hand = (
+        f"On a machine with internet access, download {backbone.url} and put the file at {target}, or set "
+        f"MODEL.BACKBONE.PATH to a local copy of {backbone.file_name} (an OpenAI JIT archive or a state_dict). "
+        f"For a smoke run use MODEL.BACKBONE.NAME {TINY}."
+    )
+
+    def download() -> str:
+        from mopd.data.download import ChecksumError, download_url  # HTTP plumbing, needed only when downloading
+
+        logger.info("Downloading CLIP %s from %s to %s", backbone.name, backbone.url, root)
+        try:
+            download_url(backbone.url, target, sha256=_sha256_in_url(backbone.url))
+        except OSError as err:
+            raise FileNotFoundError(
+                f"The weights of CLIP {backbone.name} are not at {target} and could not be downloaded ({err}). {by_hand}"
+            ) from err
+        except ChecksumError as err:
+            raise ValueError(
+                f"The download of CLIP {backbone.name} from {backbone.url} is damaged ({err.__cause__ or err}); "
+                f"delete {target}.part and retry. {by_hand}"
+            ) from err
         return target
-    logger.info("Downloading CLIP %s from %s to %s", backbone.name, backbone.url, root)
-    try:
-        return openai_clip._download(backbone.url, root)
-    except OSError as err:
-        raise FileNotFoundError(
-            f"The weights of CLIP {backbone.name} are not at {target} and could not be downloaded "
-            f"({err}). On a machine with internet access, download {backbone.url} and put the file "
-            f"at {target}, or set MODEL.BACKBONE.PATH to a local copy of {backbone.file_name} "
-            f"(an OpenAI JIT archive or a state_dict). For a smoke run use MODEL.BACKBONE.NAME {TINY}."
-        ) from err
-    except RuntimeError as err:
-        raise RuntimeError(
-            f"Downloading CLIP {backbone.name} to {target} failed ({err}). Delete {target} and retry, "
-            f"or download {backbone.url} by hand and set MODEL.BACKBONE.PATH to it."
-        ) from err
+
+    return create_once(target, lambda: target, download, read_only_hint=by_hand)
 
 
-def _build_from_file(file: str, backbone: Backbone) -> CLIP:
+def _sha256_in_url(url: str) -> str:
+    """The SHA-256 digest that OpenAI's weight URLs carry as their last folder ("" when there is none)."""
+    folder = url.rsplit("/", 2)[-2] if url.count("/") >= 2 else ""
+    return folder if re.fullmatch(r"[0-9a-f]{64}", folder) else ""
+
+
+def _build_from_file(file: str, backbone: Backbone, fix: str) -> CLIP:
     logger.info("Loading CLIP %s weights from %s", backbone.name, file)
     with torch.random.fork_rng(devices=[]):  # build_model initialises randomly before loading: keep the seed
-        model = build_model(dict(_read_state_dict(file)))
+        model = build_model(dict(_read_state_dict(file, fix)))
     _check_architecture(model, backbone, file)
     return model
 
@@ -150,7 +173,8 @@ def _is_jit_archive(file: str) -> bool:
         return any(name.endswith("/constants.pkl") for name in archive.namelist())
 
 
-def _read_state_dict(file: str) -> Mapping[str, torch.Tensor]:
+def _read_state_dict(file: str, fix: str) -> Mapping[str, torch.Tensor]:
+    """The state_dict held by a JIT archive or a torch.save file; `fix` ends the message of an unreadable one."""
     try:
         if _is_jit_archive(file):
             # OpenAI publishes its weights as TorchScript; torch's deprecation of jit.load is not the user's to fix.
@@ -159,9 +183,10 @@ def _read_state_dict(file: str) -> Mapping[str, torch.Tensor]:
                 return torch.jit.load(file, map_location="cpu").state_dict()
         state_dict = torch.load(file, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile) as err:
-        raise RuntimeError(
-            f"{file} is neither an OpenAI JIT archive nor a torch state_dict ({err}). "
-            "The file may be truncated: delete it and download it again."
+        # torch's own message suggests weights_only=False, which would run the file's code: not shown.
+        raise ValueError(
+            f"{file} ({os.path.getsize(file)} bytes) is neither an OpenAI JIT archive nor a torch state_dict: it is "
+            f"truncated or another kind of file ({type(err).__name__}). {fix}"
         ) from err
     missing = [key for key in _REQUIRED_KEYS if not isinstance(state_dict, Mapping) or key not in state_dict]
     if missing:

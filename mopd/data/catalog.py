@@ -2,12 +2,15 @@
 
 Layouts follow CoOp's DATASETS.md. A required item ending in "/" is a folder (ready when it holds at
 least one entry); any other item is a file. Every required item is produced either by one `Source`
-(downloaded by `python -m mopd.data prepare`) or by the dataset's manual step.
+(downloaded by `python -m mopd.data prepare`) or by the dataset's manual step. The generated
+synthetic dataset has an entry too, so that `check` accepts every dataset that training does.
 """
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+
+from mopd.data.synthetic import DATASET_FOLDER, IMAGE_FOLDER, SPLIT_FILE
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 
@@ -320,19 +323,29 @@ _ENTRIES = (
 
 CATALOG: dict[str, DatasetEntry] = {entry.name: entry for entry in _ENTRIES}
 
+# Datasets generated on this machine rather than downloaded: checked by name, not part of "all".
+GENERATED: dict[str, DatasetEntry] = {
+    "synthetic": DatasetEntry(
+        name="synthetic", reader="Synthetic", folder=DATASET_FOLDER, required=(f"{IMAGE_FOLDER}/", SPLIT_FILE),
+        manual_items=(f"{IMAGE_FOLDER}/", SPLIT_FILE),
+        manual="generate it with `python -m mopd.data.synthetic --root $DATA` ($DATA being the data root)",
+    ),
+}
+
 
 def dataset_names() -> list[str]:
-    """The catalog keys, in DATASETS.md order."""
+    """The catalog keys of the benchmark datasets, in DATASETS.md order."""
     return list(CATALOG)
 
 
 def get_entry(name: str) -> DatasetEntry:
     """The entry for a catalog key or a reader name (DATASET.NAME); unknown names raise KeyError."""
-    if name in CATALOG:
-        return CATALOG[name]
-    for entry in _ENTRIES:
+    entries = {**CATALOG, **GENERATED}
+    if name in entries:
+        return entries[name]
+    for entry in entries.values():
         if entry.reader == name:
             return entry
-    nearest = difflib.get_close_matches(name, list(CATALOG) + [e.reader for e in _ENTRIES], n=1)
+    nearest = difflib.get_close_matches(name, list(entries) + [e.reader for e in entries.values()], n=1)
     hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
-    raise KeyError(f"unknown dataset {name!r}; valid names: {', '.join(CATALOG)}{hint}")
+    raise KeyError(f"unknown dataset {name!r}; valid names: {', '.join(entries)}{hint}")

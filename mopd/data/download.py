@@ -4,7 +4,8 @@ Downloads go to `<dataset folder>/.downloads/`. An HTTP download is written to `
 continued with a `Range` request when interrupted; a server that ignores `Range` gets a clean restart.
 Only a verified download loses its `.part` suffix, so a failed check never replaces a good file. An
 archive is extracted into a staging folder beside it and its contents are then moved into the dataset
-folder, so an interrupted extraction leaves the dataset folder as it was.
+folder, so an interrupted extraction leaves the dataset folder as it was. Concurrent prepares of one
+dataset (jobs of a study) take turns, and each fetches only what the ones before it left missing.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import gdown
 import gdown.exceptions
 from tqdm import tqdm
 
-from mopd.atomic import atomic_path
+from mopd.atomic import atomic_path, file_lock
 from mopd.data.catalog import DatasetEntry, Source, get_entry
 from mopd.data.check import check_dataset, format_report, item_present, missing_items
 from mopd.data.io import file_digest
@@ -33,6 +34,9 @@ from mopd.data.io import file_digest
 log = logging.getLogger(__name__)
 
 DOWNLOAD_FOLDER = ".downloads"
+# Concurrent prepares of one dataset take turns on `.prepare.lock` in its folder: partial downloads
+# are appended to and archives extracted in place, which two processes must not do at once.
+PREPARE_LOCK_NAME = "prepare"
 _CHUNK = 1 << 20
 _NETWORK_ERRORS = (http.client.HTTPException, urllib.error.URLError, ConnectionError, TimeoutError)
 _OVERRIDE_HINT = "if the file has moved, point prepare at a copy with --url NAME=URL or --mirror BASE_URL"
@@ -346,6 +350,19 @@ def _obtain(source: Source, root: str, folder: str, url: str | None, transfer: T
     _place_archive(source, download, folder)
 
 
+def _obtain_missing(
+    source: Source, root: str, folder: str, url: str | None, transfer: Transfer, keep_archives: bool
+) -> None:
+    """Fetch and place one source that provides missing items, unless only the manual step can."""
+    if url is None and not (source.public and source.gdrive_id):
+        log.info("%s has no public source; see the manual step below", source.name)
+        return
+    _obtain(source, root, folder, url, transfer)
+    download = os.path.join(folder, DOWNLOAD_FOLDER, source.name)
+    if os.path.isfile(download) and not keep_archives:
+        os.remove(download)
+
+
 def prepare_dataset(
     root: str, name: str, *, mirror: str = "", urls: Mapping[str, str] | None = None,
     keep_archives: bool = False, transfer: Transfer = Transfer(),
@@ -364,25 +381,18 @@ def prepare_dataset(
     _check_overrides(entry, urls)
     root = os.path.abspath(os.path.expanduser(root))
     folder = os.path.join(root, entry.folder)
-    missing = missing_items(folder, entry)
-    if not missing:
+    if not missing_items(folder, entry):
         log.info("%s is ready in %s; nothing to do", entry.name, folder)
         return []
     os.makedirs(folder, exist_ok=True)
-    for source in entry.sources:
-        if not set(source.provides) & set(missing):
-            continue
-        url = _resolve_url(source, mirror, urls)
-        if url is None and not (source.public and source.gdrive_id):
-            log.info("%s has no public source; see the manual step below", source.name)
-            continue
-        _obtain(source, root, folder, url, transfer)
-        download = os.path.join(folder, DOWNLOAD_FOLDER, source.name)
-        if os.path.isfile(download) and not keep_archives:
-            os.remove(download)
-    downloads = os.path.join(folder, DOWNLOAD_FOLDER)
-    if os.path.isdir(downloads) and not os.listdir(downloads):
-        os.rmdir(downloads)
+    with file_lock(os.path.join(folder, PREPARE_LOCK_NAME)):  # one prepare per dataset at a time
+        missing = missing_items(folder, entry)  # a prepare that held the lock before may have fetched them
+        for source in entry.sources:
+            if set(source.provides) & set(missing):
+                _obtain_missing(source, root, folder, _resolve_url(source, mirror, urls), transfer, keep_archives)
+        downloads = os.path.join(folder, DOWNLOAD_FOLDER)
+        if os.path.isdir(downloads) and not os.listdir(downloads):
+            os.rmdir(downloads)
     left = check_dataset(root, entry.name)
     log.log(logging.WARNING if left else logging.INFO, "%s", format_report(root, entry.name, left))
     return left

@@ -21,6 +21,22 @@ logger = logging.getLogger(__name__)
 FEWSHOT_FOLDER = "split_fewshot"  # CoOp's folder of cached few-shot splits, inside the dataset folder
 
 
+def split_cache_folder(dataset_folder: str, cache_root: str) -> str:
+    """Where the split files derived from a dataset are written (DATASET.SPLIT_CACHE_DIR is `cache_root`).
+
+    The dataset folder itself, as in CoOp, when `cache_root` is ""; else `cache_root/<name of the
+    dataset folder>`, for a data root that is read-only.
+    """
+    if not cache_root:
+        return dataset_folder
+    return os.path.join(os.path.abspath(os.path.expanduser(cache_root)), os.path.basename(dataset_folder))
+
+
+def fewshot_folder(dataset_folder: str, cache_root: str) -> str:
+    """Folder of the cached few-shot splits of a dataset (`split_fewshot/` of its split cache folder)."""
+    return os.path.join(split_cache_folder(dataset_folder, cache_root), FEWSHOT_FOLDER)
+
+
 @dataclass(frozen=True)
 class DatasetLocation:
     """A dataset's folder under DATASET.ROOT, and the names that messages about it use."""
@@ -30,6 +46,7 @@ class DatasetLocation:
     section: str  # heading of the dataset's section in CoOp's DATASETS.md, e.g. "DTD"
     root: str  # absolute DATASET.ROOT
     folder: str  # absolute path of the dataset's folder
+    cache_root: str = ""  # DATASET.SPLIT_CACHE_DIR: where derived split files go ("" = the dataset folder)
 
     def path(self, *parts: str) -> str:
         """Path of `parts` inside the dataset folder."""
@@ -37,8 +54,12 @@ class DatasetLocation:
 
     @property
     def fewshot_dir(self) -> str:
-        """Folder of the cached few-shot splits (`split_fewshot/`, as in CoOp)."""
-        return self.path(FEWSHOT_FOLDER)
+        """Folder of the cached few-shot splits (`split_fewshot/`, as in CoOp, or under SPLIT_CACHE_DIR)."""
+        return fewshot_folder(self.folder, self.cache_root)
+
+    def cache_path(self, *parts: str) -> str:
+        """Path of `parts` in the folder that receives this dataset's derived split files."""
+        return os.path.join(split_cache_folder(self.folder, self.cache_root), *parts)
 
     def missing(self, problem: str) -> FileNotFoundError:
         """The error a reader raises when `problem` (what is missing, and where) stops it."""
@@ -63,8 +84,13 @@ class DatasetLocation:
         return path
 
 
-def locate_dataset(root: str, folder: str, *, name: str, config: str, section: str) -> DatasetLocation:
-    """Resolve `root/folder` (user and relative paths expanded); FileNotFoundError if it is absent."""
+def locate_dataset(
+    root: str, folder: str, *, name: str, config: str, section: str, cache_root: str = ""
+) -> DatasetLocation:
+    """Resolve `root/folder` (user and relative paths expanded); FileNotFoundError if it is absent.
+
+    `cache_root` is DATASET.SPLIT_CACHE_DIR (see `split_cache_folder`).
+    """
     if not root:
         raise FileNotFoundError(
             f"{name}: DATASET.ROOT is empty; pass --root (or set $DATA for the scripts) to the folder "
@@ -72,7 +98,8 @@ def locate_dataset(root: str, folder: str, *, name: str, config: str, section: s
         )
     abs_root = os.path.abspath(os.path.expanduser(root))
     location = DatasetLocation(
-        name=name, config=config, section=section, root=abs_root, folder=os.path.join(abs_root, folder)
+        name=name, config=config, section=section, root=abs_root, folder=os.path.join(abs_root, folder),
+        cache_root=cache_root,
     )
     location.require_dir(what="dataset folder")
     return location
@@ -143,13 +170,17 @@ def read_or_create_split(
 ) -> SplitTriple:
     """Read CoOp's split file `split_file`, or create it with `create()` from the raw annotations.
 
-    `sources` are the raw files `create` reads; when the split file and any of them are missing,
-    FileNotFoundError names both. A created split is saved in CoOp's format beside the data; it is
-    a new random split, so a warning says that results will not match published numbers.
+    The split file is looked for in the dataset folder, then in its split cache folder
+    (DATASET.SPLIT_CACHE_DIR). `sources` are the raw files `create` reads; when the split file and
+    any of them are missing, FileNotFoundError names both. A created split is saved in CoOp's
+    format in the split cache folder; it is a new random split, so a warning says that results
+    will not match published numbers.
     """
     split_path = location.path(split_file)
-    if os.path.isfile(split_path):
-        return read_split(split_path, image_dir)
+    created_path = location.cache_path(split_file)
+    for path in dict.fromkeys((split_path, created_path)):
+        if os.path.isfile(path):
+            return read_split(path, image_dir)
     missing_sources = [path for path in sources if not os.path.exists(path)]
     if missing_sources:
         raise location.missing(
@@ -162,4 +193,4 @@ def read_or_create_split(
         "not comparable with published numbers; download %s (link in CoOp's DATASETS.md) for those",
         location.name, split_path, split_file,
     )
-    return load_or_create_split(split_path, image_dir, create)
+    return load_or_create_split(created_path, image_dir, create)

@@ -57,7 +57,7 @@ class DatasetReader(DatasetBase):
     def __init__(self, cfg: Any) -> None:
         location = locate_dataset(
             cfg.DATASET.ROOT, self.dataset_dir, name=type(self).__name__, config=self.config,
-            section=self.section,
+            section=self.section, cache_root=cfg.DATASET.SPLIT_CACHE_DIR,
         )
         self.dataset_dir = location.folder
         self.image_dir = location.folder

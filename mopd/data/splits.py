@@ -9,6 +9,7 @@ import logging
 import os
 from typing import Callable, Iterable, Sequence
 
+from mopd.atomic import create_once
 from mopd.backend import Datum
 from mopd.data.io import read_json, write_json_atomic
 
@@ -73,10 +74,22 @@ def save_split(
     logger.info("Saved split to %s", path)
 
 
+_READ_ONLY_HINT = (
+    "Download the dataset's split file there, or create it once with write access to that folder (run the same "
+    "command as a user who may write there), or set DATASET.SPLIT_CACHE_DIR to a writable folder to keep "
+    "created splits there"
+)
+
+
 def load_or_create_split(path: str, image_dir: str, create: Callable[[], SplitTriple]) -> SplitTriple:
-    """Read the split file at `path`, or build it with `create()` and save it there first."""
-    if os.path.isfile(path):
-        return read_split(path, image_dir)
-    train, val, test = create()
-    save_split(train, val, test, path, image_dir)
-    return train, val, test
+    """Read the split file at `path`, or build it with `create()` and save it there first.
+
+    Concurrent callers create it once (under a lock, atomically); the others read that file.
+    """
+
+    def create_and_save() -> SplitTriple:
+        train, val, test = create()
+        save_split(train, val, test, path, image_dir)
+        return train, val, test
+
+    return create_once(path, lambda: read_split(path, image_dir), create_and_save, read_only_hint=_READ_ONLY_HINT)

@@ -17,6 +17,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
+from mopd.atomic import NOT_WRITABLE_ERRNOS
 from mopd.data.io import dump_json, write_bytes_atomic
 
 logger = logging.getLogger(__name__)
@@ -157,7 +158,26 @@ def generate_synthetic_dataset(
     """
     counts = (train_per_class, val_per_class, test_per_class)
     _check_arguments(num_classes, counts, image_size, seed)
-    dataset_dir = os.path.join(os.path.abspath(os.path.expanduser(root)), DATASET_FOLDER)
+    root = os.path.abspath(os.path.expanduser(root))
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise NotADirectoryError(f"root {root} is a file; give a folder (it is created if missing)")
+    dataset_dir = os.path.join(root, DATASET_FOLDER)
+    try:
+        _write_dataset(dataset_dir, num_classes, counts, image_size, seed)
+    except OSError as err:
+        if err.errno not in NOT_WRITABLE_ERRNOS:
+            raise
+        raise PermissionError(
+            f"cannot write the synthetic dataset to {dataset_dir} ({err.strerror}: {err.filename}); "
+            "choose a root folder you can write to"
+        ) from err
+    return dataset_dir
+
+
+def _write_dataset(
+    dataset_dir: str, num_classes: int, counts: tuple[int, int, int], image_size: int, seed: int
+) -> None:
+    """Write (or leave as they are) the images and the split file of `generate_synthetic_dataset`."""
     image_dir = os.path.join(dataset_dir, IMAGE_FOLDER)
 
     split: dict[str, list[list]] = {"train": [], "val": [], "test": []}
@@ -184,7 +204,6 @@ def generate_synthetic_dataset(
         "Synthetic dataset (%d classes, %d images, %d written) in %s, split %s",
         num_classes, total, written, dataset_dir, split_path,
     )
-    return dataset_dir
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -211,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     except ValueError as err:
         parser.error(str(err))
+    except OSError as err:
+        parser.exit(2, f"error: {err}\n")
 
 
 if __name__ == "__main__":

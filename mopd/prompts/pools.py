@@ -151,13 +151,19 @@ def _template_error(template: str) -> str | None:
 def load_pool_file(path: str | Path) -> list[str]:
     """Read a pool file: one template per line; blank lines and lines starting with `#` are skipped."""
     file = Path(path).expanduser()
+    expected = "give the path of a text file with one template containing '{}' per line"
+    if file.is_dir():
+        raise IsADirectoryError(f"Teacher pool file {str(path)!r} is a folder ({file.resolve()}); {expected}")
     if not file.is_file():
-        raise FileNotFoundError(
-            f"Teacher pool file {str(path)!r} not found (resolved to {file.resolve()}); "
-            "give the path of a text file with one template containing '{}' per line"
-        )
+        raise FileNotFoundError(f"Teacher pool file {str(path)!r} not found (resolved to {file.resolve()}); {expected}")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"Teacher pool file {file} is not UTF-8 text (undecodable byte at offset {err.start}); {expected}"
+        ) from err
     templates = []
-    for lineno, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(text.splitlines(), start=1):
         template = line.strip()
         if not template or template.startswith("#"):
             continue
