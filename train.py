@@ -155,6 +155,7 @@ def main(args: argparse.Namespace) -> None:
         if report_finished(folder, cfg.OUTPUT_DIR):
             return
         trainer = setup(args, cfg, folder, lock.created)
+        lock.mark_used()
         with exit_on_user_error():  # from here on, checkpoints and logs already written are kept
             if args.eval_only:
                 trainer.test()

@@ -7,6 +7,7 @@ the folder is in use: a process that has it open must keep locking the same file
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -38,16 +39,30 @@ class OutputDirBusy(BlockingIOError):
 class OutputDirLock:
     """The lock on one output folder; a context manager that releases it on exit."""
 
-    def __init__(self, directory: str, fd: int, created: bool) -> None:
+    def __init__(self, directory: str, fd: int, created: bool, file_created: bool) -> None:
         self.directory = directory
         self.created = created  # the folder did not exist before this lock was taken
+        self._file_created = file_created  # nor did the lock file
         self._fd: int | None = fd
+        self._used = False
+
+    def mark_used(self) -> None:
+        """The run has started in the folder: keep the lock file when the lock is released."""
+        self._used = True
 
     def release(self) -> None:
-        """Unlock and close the lock file (the file stays, see the module docstring)."""
+        """Unlock and close the lock file.
+
+        The file stays (see the module docstring), unless this lock created it and the run never
+        started: a refused start leaves the folder as it was. Removing it under the lock is safe,
+        since a process that opened the old file sees that it is no longer current.
+        """
         if self._fd not in _held_fds:  # released already, or a forked child that closed its copy
             self._fd = None
             return
+        if self._file_created and not self._used:
+            with contextlib.suppress(FileNotFoundError):  # gone with a folder this run created
+                os.remove(os.path.join(self.directory, LOCK_FILE))
         _held_fds.discard(self._fd)
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
@@ -91,6 +106,7 @@ def lock_output_dir(directory: str) -> OutputDirLock:
     path = os.path.join(directory, LOCK_FILE)
     while True:
         os.makedirs(directory, exist_ok=True)
+        file_created = not os.path.exists(path)
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except PermissionError as err:
@@ -109,4 +125,4 @@ def lock_output_dir(directory: str) -> OutputDirLock:
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     _held_fds.add(fd)
-    return OutputDirLock(directory, fd, created)
+    return OutputDirLock(directory, fd, created, file_created)

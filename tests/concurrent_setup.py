@@ -3,7 +3,7 @@
     python tests/concurrent_setup.py N RESULTS_DIR -- TRAIN_ARGS...
 
 train.py is imported once (most of a set-up's time); then N children are forked and wait on one
-pipe until all exist, and each runs train.py's own `setup` (config, logger, dataset, model) with
+pipe until all exist, and each runs train.py's own steps up to `setup` (config, folder lock, logger, dataset, model) with
 TRAIN_ARGS plus `--output-dir RESULTS_DIR/<i>/run`, as `python train.py ... --no-train` would.
 Child i writes RESULTS_DIR/<i>/result.json: its exit code and the image paths of the train and val
 splits it got; its stdout and stderr go to RESULTS_DIR/<i>/stdout and stderr.
@@ -31,7 +31,10 @@ def _child(index: int, results_dir: str, train_args: list[str], start: int) -> N
     os.read(start, 1)  # every child blocks here until the parent has forked them all
     result: dict = {"returncode": 0}
     try:
-        trainer = train.setup(train.parse_args(["--output-dir", os.path.join(folder, "run"), *train_args]))
+        args = train.parse_args(["--output-dir", os.path.join(folder, "run"), *train_args])
+        cfg = train.checked_cfg(args)
+        with train.lock_output_dir(cfg.OUTPUT_DIR) as lock:
+            trainer = train.setup(args, cfg, train.inspect_folder(args, cfg), lock.created)
         dataset = trainer.dm.dataset
         result["train"] = [item.impath for item in dataset.train_x]
         result["val"] = [item.impath for item in dataset.val]
