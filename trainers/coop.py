@@ -19,7 +19,12 @@ from mopd.backend import (
 from mopd.clip.loading import build_clip
 from mopd.config_checks import check_coop_cfg
 from mopd.feature_cache.evaluation import evaluate_features, evaluation_loader
-from mopd.feature_cache.split_features import EvalFeatureCache, build_eval_feature_cache, check_feature_cache_dir
+from mopd.feature_cache.split_features import (
+    EvalFeatureCache,
+    build_eval_feature_cache,
+    check_feature_cache_dir,
+    encode_images,
+)
 from mopd.methods.class_text_features import encode_class_prompts
 from mopd.precision import NonFiniteGuard, PrecisionPolicy
 from mopd.prompts.prompt_learner import PromptLearner
@@ -212,8 +217,7 @@ class CoOp(TrainerX):
 
     def encode_test_images(self, images: torch.Tensor) -> torch.Tensor:
         """Normalised (B, D) features of a test batch, as `model_inference` computes them."""
-        with self.precision.autocast():
-            return self.model.encode_image(images)
+        return encode_images(self.model, self.precision, images)
 
     def classify_features(self, image_features: torch.Tensor) -> torch.Tensor:
         """Logits (B, C) of a batch of test image features, as `model_inference` computes them."""

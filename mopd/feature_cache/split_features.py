@@ -25,8 +25,8 @@ from mopd.precision import PrecisionPolicy
 
 logger = logging.getLogger(__name__)
 
-# The scripts' and the study's output root when $OUTPUT is unset: output/ in the checkout.
-_CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The checkout holding this package (pip install -e .): its output/ is the scripts' $OUTPUT when unset.
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FOLDER_NAME = "feature_cache"
 
 Encoder = Callable[[torch.Tensor], torch.Tensor]  # images (B, 3, H, W) on the device -> normalised (B, D)
@@ -105,17 +105,26 @@ def encode_split(loader: Any, encode: Encoder, device: torch.device) -> torch.Te
     return features
 
 
+def encode_images(model: nn.Module, precision: PrecisionPolicy, images: torch.Tensor) -> torch.Tensor:
+    """Normalised (B, D) features of test images under the run's precision (`PromptedCLIP.encode_image`)."""
+    with torch.no_grad(), precision.autocast():
+        return model.encode_image(images)
+
+
 def precision_label(precision: PrecisionPolicy) -> str:
     """fp16, fp32, or amp-<autocast dtype>: what the features' numerics depend on."""
     return precision.prec if precision.prec != "amp" else f"amp-{dtype_name(precision.autocast_dtype)}"
 
 
+def default_feature_cache_dir() -> str:
+    """`$OUTPUT/feature_cache`; $OUTPUT unset: the checkout's output/, as in the scripts."""
+    return os.path.abspath(os.path.join(os.environ.get("OUTPUT") or os.path.join(CHECKOUT, "output"), FOLDER_NAME))
+
+
 def feature_cache_dir(cfg: CN) -> str:
-    """TEST.FEATURE_CACHE.DIR, or `$OUTPUT/feature_cache` ($OUTPUT: the checkout's output/ when unset, as in the scripts)."""
+    """TEST.FEATURE_CACHE.DIR, or the default folder when it is empty."""
     directory = cfg.TEST.FEATURE_CACHE.DIR
-    if not directory:
-        directory = os.path.join(os.environ.get("OUTPUT") or os.path.join(_CHECKOUT, "output"), FOLDER_NAME)
-    return os.path.abspath(os.path.expanduser(directory))
+    return os.path.abspath(os.path.expanduser(directory)) if directory else default_feature_cache_dir()
 
 
 def check_feature_cache_dir(cfg: CN) -> None:
