@@ -1,7 +1,7 @@
 """Evaluate every trainer with the feature cache off, then on, in one process of the backend MOPD_BACKEND selects.
 
-Run by tests/test_feature_cache_trainers.py as `python feature_cache_probe.py DATA_ROOT WORK_DIR PREC`. It
-prints one JSON object: for each trainer and mode ("off", then "on"), the logits the evaluator received,
+Run by tests/test_feature_cache_trainers.py as `python feature_cache_probe.py DATA_ROOT WORK_DIR PREC...`. It
+prints one JSON object: per precision, for each trainer and mode ("off", then "on"), the logits the evaluator received,
 the results, the features the image encoder produced (with the cache on: those stored in the cache
 file afterwards), how many images the encoder saw and how many samples the test loader read.
 """
@@ -93,16 +93,23 @@ def _stored_features(trainer) -> list:
     return [] if features is None else features.float().tolist()
 
 
-def main(data_root: str, work: str, prec: str) -> None:
-    registered = sorted(n for n in TRAINER_REGISTRY._obj_map if TRAINER_REGISTRY.get(n).__module__.startswith("trainers."))
-    assert registered == sorted(CONFIGS), (registered, sorted(CONFIGS))
-    report: dict = {"backend": BACKEND, "trainers": {}}
+def _trainers_off_then_on(registered: list[str], data_root: str, work: str, prec: str) -> dict:
+    report: dict = {"trainers": {}}
     for name in registered:
         report["trainers"][name] = {"off": _evaluate(_build(name, data_root, work, prec, cache_on=False))}
     report["cache_folder_after_off"] = os.path.exists(os.path.join(work, "cache"))
     for name in registered:
         trainer = _build(name, data_root, work, prec, cache_on=True)
         report["trainers"][name]["on"] = {**_evaluate(trainer), "stored_features": _stored_features(trainer)}
+    return report
+
+
+def main(data_root: str, work: str, *precisions: str) -> None:
+    registered = sorted(n for n in TRAINER_REGISTRY._obj_map if TRAINER_REGISTRY.get(n).__module__.startswith("trainers."))
+    assert registered == sorted(CONFIGS), (registered, sorted(CONFIGS))
+    report = {"backend": BACKEND}
+    for prec in precisions:
+        report[prec] = _trainers_off_then_on(registered, data_root, os.path.join(work, prec), prec)
     print("PROBE " + json.dumps(report))
 
 

@@ -24,26 +24,30 @@ PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "feature_cache_
 TEST_IMAGES = 24  # the session dataset: 6 classes x 4 test images
 
 
-def _probe(backend: str, prec: str, data_root: str, work: str) -> dict:
+def _probe(backend: str, data_root: str, work: str, *precisions: str) -> dict:
     env = dict(os.environ, MOPD_BACKEND=backend, OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, PROBE, data_root, work, prec], env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run([sys.executable, PROBE, data_root, work, *precisions], env=env, capture_output=True,
+                          text=True, timeout=600)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
     assert proc.returncode == 0 and lines, f"probe failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return json.loads(lines[-1][len("PROBE "):])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("prec", ["fp32", "fp16"])
-def test_cached_evaluation_equals_uncached_evaluation_for_every_trainer(prec, backend, data_root, tmp_path):
-    report = _probe(backend, prec, data_root, str(tmp_path))
+def test_cached_evaluation_equals_uncached_evaluation_for_every_trainer(backend, data_root, tmp_path):
+    report = _probe(backend, data_root, str(tmp_path), "fp32", "fp16")
     assert report["backend"] == backend
+    for prec, dtype in (("fp32", "torch.float32"), ("fp16", "torch.float16")):
+        _check_trainers(report[prec], dtype)
+
+
+def _check_trainers(report: dict, dtype: str) -> None:
     assert not report["cache_folder_after_off"]  # with the cache off nothing is written
     first, *others = sorted(report["trainers"])
     for name, modes in report["trainers"].items():
         off, on = modes["off"], modes["on"]
         assert off["encoder_images"] == off["samples_read"] == TEST_IMAGES
-        assert off["dtype"] == {"fp32": "torch.float32", "fp16": "torch.float16"}[prec]
+        assert off["dtype"] == dtype
         # the cache holds, bit for bit, the features the uncached evaluation computed
         assert on["stored_features"] == off["encoded_features"], name
         assert on["logits"] == off["logits"], name
