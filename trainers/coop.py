@@ -216,13 +216,14 @@ class CoOp(TrainerX):
         return build_eval_feature_cache(self.cfg, self.model.image_encoder, self.precision, self.device)
 
     def encode_test_images(self, images: torch.Tensor) -> torch.Tensor:
-        """Normalised (B, D) features of a test batch, as `model_inference` computes them."""
+        """Normalised (B, D) features of a batch of test images, under the run's precision."""
         return encode_images(self.model, self.precision, images)
 
     def classify_features(self, image_features: torch.Tensor) -> torch.Tensor:
-        """Logits (B, C) of a batch of test image features, as `model_inference` computes them."""
+        """Logits (B, C) of a batch of test image features, encoded now or read from the feature cache."""
         with self.precision.autocast():
             return self.model.classify(image_features, self._eval_text_features).logits.float()
 
     def model_inference(self, image: torch.Tensor) -> torch.Tensor:
+        """Logits of a test batch without the cache: its features, then the product with the class features."""
         return self.classify_features(self.encode_test_images(image))
