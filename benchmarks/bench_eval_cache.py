@@ -64,7 +64,8 @@ def _build(name: str, data_root: str, preset: Preset, cache_dir: str, *opts):
     cfg.merge_from_list([
         "DATASET.ROOT", data_root, "OUTPUT_DIR", os.path.join(cache_dir, "runs"), "TRAINER.NAME", name, "SEED", 1,
         *preset.backbone, "INPUT.SIZE", (preset.image_size, preset.image_size), "TRAINER.COOP.PREC", "fp32",
-        "DATALOADER.NUM_WORKERS", 1, "DATALOADER.TEST.BATCH_SIZE", 100, "TEST.FEATURE_CACHE.DIR", cache_dir, *opts,
+        "DATALOADER.NUM_WORKERS", 1, "DATALOADER.TEST.BATCH_SIZE", 100, "TEST.FEATURE_CACHE.DIR", cache_dir,
+        "USE_CUDA", False, *opts,
     ])
     cfg.freeze()
     set_random_seed(cfg.SEED)  # as train.py does: the prompt (CoCoOp's meta-net) starts from the run's seed
@@ -152,8 +153,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                                    test_per_class=preset.test_per_class, image_size=preset.image_size)
         generate_synthetic_dataset(study_root, num_classes=preset.study_classes, train_per_class=1, val_per_class=1,
                                    test_per_class=preset.study_test_per_class, image_size=preset.image_size)
-        context = {"preset": args.preset, "backbone": preset.backbone[1] + (" (random weights)" if "RANDOM_INIT" in
-                   preset.backbone[2:] else ""), "image_px": preset.image_size, "precision": "fp32",
+        random = "MODEL.BACKBONE.RANDOM_INIT" in preset.backbone
+        context = {"preset": args.preset, "backbone": preset.backbone[1] + (" (random weights)" if random else ""),
+                   "image_px": preset.image_size, "precision": "fp32",
                    "device": f"cpu ({os.cpu_count()} cores, {args.threads} torch threads)", "torch": torch.__version__}
         lines = [{**context, **repeat_case(repeat_root, preset, work)}, {**context, **study_case(study_root, preset, work)}]
     repeat, study = lines[0], lines[1]
