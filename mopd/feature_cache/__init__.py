@@ -10,5 +10,5 @@ matrix product per batch.
 - `store`: the folder of feature files; one writer per key (flock), atomic files, damage detected.
 - `split_features`: a run's features per split (`EvalFeatureCache`) and its config (`TEST.FEATURE_CACHE`).
 - `evaluation`: Dassl's evaluation loop on features.
-- `fill`: `python -m mopd.data cache-features` (fill ahead of a study, `--status`).
+- `cli`, `fill`: `python -m mopd.data cache-features` (fill ahead of a study, `--status`).
 """

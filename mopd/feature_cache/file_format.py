@@ -11,7 +11,7 @@ import json
 import os
 import struct
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -84,7 +84,7 @@ def read_feature_file(path: str) -> tuple[dict[str, Any], torch.Tensor]:
     return header, tensor
 
 
-def _read_header(handle, path: str) -> dict[str, Any]:
+def _read_header(handle: BinaryIO, path: str) -> dict[str, Any]:
     prefix = handle.read(len(MAGIC) + _LENGTH.size)
     if len(prefix) < len(MAGIC) + _LENGTH.size or not prefix.startswith(MAGIC):
         raise DamagedFeatureFile(f"{path} is not a feature cache file (no {MAGIC.decode()} header)")
