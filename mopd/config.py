@@ -27,6 +27,14 @@ def _add_train_keys(cfg: CN) -> None:
     cfg.TRAIN.DETERMINISTIC = False  # bit-for-bit repeatable CPU runs: deterministic algorithms only
 
 
+def _add_test_keys(cfg: CN) -> None:
+    # Test-image features are the same in every evaluation of a study (frozen encoder, fixed test transform):
+    # they are computed once, stored, and each later evaluation is one product per batch. Training never reads them.
+    cfg.TEST.FEATURE_CACHE = CN()
+    cfg.TEST.FEATURE_CACHE.ENABLED = True  # read/fill the evaluation feature cache; False: encode the images every time
+    cfg.TEST.FEATURE_CACHE.DIR = ""  # its folder; "" = $OUTPUT/feature_cache ($OUTPUT unset: the checkout's output/)
+
+
 def _add_coop_node(cfg: CN) -> None:
     cfg.TRAINER.COOP = CN()
     cfg.TRAINER.COOP.N_CTX = 16  # number of learnable context tokens (>= 1); CTX_INIT overrides it
@@ -77,6 +85,7 @@ def extend_cfg(cfg: CN) -> None:
     _add_dataset_keys(cfg)
     _add_backbone_keys(cfg)
     _add_train_keys(cfg)
+    _add_test_keys(cfg)
     _add_coop_node(cfg)
     _add_mopd_node(cfg)
     _add_cocoop_node(cfg)

@@ -25,3 +25,12 @@ def data_root(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("data")
     generate_synthetic_dataset(str(root), num_classes=6, train_per_class=8, val_per_class=2, test_per_class=4)
     return str(root)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def output_root(tmp_path_factory) -> str:
+    """$OUTPUT for the whole session: evaluations keep their feature cache there, not in the checkout's output/."""
+    root = str(tmp_path_factory.mktemp("output"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OUTPUT", root)
+        yield root

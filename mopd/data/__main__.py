@@ -1,9 +1,12 @@
-"""`python -m mopd.data check|prepare`: see which datasets are ready under $DATA, and fetch them.
+"""`python -m mopd.data check|prepare|cache-features`: see which datasets are ready under $DATA, fetch them,
+and encode their test images once for a whole study.
 
     python -m mopd.data check --root $DATA [DATASET ...]
     python -m mopd.data prepare DATASET --root $DATA [--mirror BASE_URL] [--url NAME=URL ...]
+    python -m mopd.data cache-features DATASET --root $DATA --config-file CFG.yaml [--subsample base new]
+    python -m mopd.data cache-features --status
 
-Exit code 0 when every requested dataset is ready, 1 otherwise (with the reason on the output).
+Exit code 0 when every requested dataset is ready (or cached), 1 otherwise (with the reason on the output).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import sys
 from mopd.data.catalog import dataset_names, get_entry
 from mopd.data.check import check_dataset, format_report
 from mopd.data.download import Transfer, prepare_dataset
+from mopd.feature_cache import cli as cache_features
 
 log = logging.getLogger("mopd.data")
 
@@ -46,6 +50,9 @@ def _build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--keep-archives", action="store_true", help="keep the downloaded archives after extraction")
     prepare.add_argument("--retries", type=int, default=Transfer.retries,
                          help="times an interrupted download is resumed before giving up")
+    cache = sub.add_parser("cache-features", help="store the test images' CLIP features for every evaluation of a "
+                           "study (see README, evaluation feature cache), or show the cache with --status")
+    cache_features.add_arguments(cache, default_root)
     return parser
 
 
@@ -64,6 +71,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "check":
             return _check(args.root, args.datasets)
+        if args.command == "cache-features":
+            return cache_features.run(args)
         left = prepare_dataset(
             args.root, args.dataset, mirror=args.mirror, urls=dict(args.urls), keep_archives=args.keep_archives,
             transfer=Transfer(retries=args.retries),

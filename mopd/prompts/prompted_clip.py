@@ -45,7 +45,10 @@ class PromptedCLIP(nn.Module):
 
     def forward(self, image: torch.Tensor, text_features: torch.Tensor | None = None) -> PromptedOutput:
         """Student logits for a batch; `text_features` (C, D) skips re-encoding the prompts."""
-        image_features = self.encode_image(image)
+        return self.classify(self.encode_image(image), text_features)
+
+    def classify(self, image_features: torch.Tensor, text_features: torch.Tensor | None = None) -> PromptedOutput:
+        """Logits for normalised image features (B, D), encoded now or read from the evaluation feature cache."""
         if text_features is None:
             text_features = self.encode_classes()
         scale = self.logit_scale.exp()
@@ -76,10 +79,9 @@ class ConditionalPromptedCLIP(PromptedCLIP):
         """No image-independent class features exist: evaluation falls back to the per-image path."""
         return None
 
-    def forward(self, image: torch.Tensor, text_features: torch.Tensor | None = None) -> PromptedOutput:
-        """Logits (B, C) from each image's own prompts; `text_features` must be None."""
+    def classify(self, image_features: torch.Tensor, text_features: torch.Tensor | None = None) -> PromptedOutput:
+        """Logits (B, C) from each image's own prompts, made from its features (B, D); `text_features` must be None."""
         assert text_features is None, "CoCoOp's class features depend on the image"
-        image_features = self.encode_image(image)
         scale = self.logit_scale.exp()
         logits = cocoop_logits(image_features, self.prompt_learner, self.text_encoder, scale, self.images_per_call)
         return PromptedOutput(logits, image_features, None, scale)

@@ -1,0 +1,14 @@
+"""Evaluation feature cache: the test images' CLIP features, computed once per study and shared.
+
+Every method keeps CLIP's image encoder frozen and evaluates with a deterministic test transform, so
+the image features of a split are the same in every evaluation of a study; only the text side
+differs. They are stored once, keyed by everything they depend on, and each later evaluation is a
+matrix product per batch.
+
+- `key`: the cache key (`FeatureKey`) and the digests it holds.
+- `file_format`: the `.feat` file, a JSON header and raw tensor bytes.
+- `store`: the folder of feature files; one writer per key (flock), atomic files, damage detected.
+- `split_features`: a run's features per split (`EvalFeatureCache`) and its config (`TEST.FEATURE_CACHE`).
+- `evaluation`: Dassl's evaluation loop on features.
+- `cli`, `fill`: `python -m mopd.data cache-features` (fill ahead of a study, `--status`).
+"""

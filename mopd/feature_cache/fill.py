@@ -1,0 +1,128 @@
+"""Filling the evaluation feature cache ahead of a study, and listing what it holds (`cache-features`).
+
+Filling builds exactly what a trainer's evaluation builds (the dataset's test loader, CLIP in the
+run's precision on the run's device) and stores the same features; the study's evaluations then
+read them. The settings come from the trainer config the study uses (`--config-file`): backbone,
+input size and transform, test batch size, TRAINER.COOP.PREC.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from yacs.config import CfgNode as CN
+
+from mopd.backend import DATASET_REGISTRY, DataManager
+from mopd.cli_config import build_cfg
+from mopd.clip.loading import build_clip
+from mopd.data.catalog import dataset_names, get_entry
+from mopd.feature_cache.evaluation import evaluation_loader
+from mopd.feature_cache.split_features import CHECKOUT, build_eval_feature_cache, default_feature_cache_dir, encode_images
+from mopd.feature_cache.store import FeatureStore, StoredEntry
+from mopd.precision import PrecisionPolicy
+from mopd.prompts.prompted_clip import PromptedCLIP
+
+logger = logging.getLogger(__name__)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fill the cache for the requested splits (see `mopd.feature_cache.cli`), or print its status; 0 on success."""
+    if args.status:
+        return show_status(_status_dir(args))
+    if not args.dataset:
+        raise ValueError("cache-features needs a DATASET (or --status)")
+    register_checkout_datasets()
+    fill_feature_cache([_build_cfg(args, subsample) for subsample in args.subsample], args.split)
+    return 0
+
+
+def _status_dir(args: argparse.Namespace) -> str:
+    return os.path.abspath(os.path.expanduser(args.dir)) if args.dir else default_feature_cache_dir()
+
+
+def register_checkout_datasets() -> None:
+    """Register the dataset readers of the checkout's `datasets/`, which is used from the checkout as train.py does."""
+    package = os.path.join(CHECKOUT, "datasets")
+    if not os.path.isfile(os.path.join(package, "__init__.py")):
+        raise FileNotFoundError(f"no dataset readers in {package}: cache-features runs from a checkout of the "
+                                "repository (pip install -e .)")
+    if CHECKOUT not in sys.path:
+        sys.path.insert(0, CHECKOUT)
+    module = importlib.import_module("datasets")
+    if os.path.dirname(os.path.abspath(module.__file__)) != package:
+        raise ImportError(f"`import datasets` found {module.__file__}, not the readers in {package}; "
+                          "run from a checkout where no other `datasets` package shadows them")
+
+
+def _build_cfg(args: argparse.Namespace, subsample: str) -> CN:
+    opts = ["DATASET.NAME", _reader_name(args.dataset), "DATASET.SUBSAMPLE_CLASSES", subsample]
+    if args.dir:
+        opts += ["TEST.FEATURE_CACHE.DIR", args.dir]
+    namespace = argparse.Namespace(
+        dataset_config_file="", config_file=args.config_file, root=args.root, output_dir="", resume="", seed=None,
+        source_domains=None, target_domains=None, transforms=None, trainer="", backbone="", head="",
+        opts=opts + list(args.opts),
+    )
+    return build_cfg(namespace)
+
+
+def _reader_name(name: str) -> str:
+    registered = sorted(DATASET_REGISTRY._obj_map)
+    if name in registered:
+        return name
+    try:
+        return get_entry(name).reader
+    except KeyError as err:
+        raise KeyError(f"unknown dataset {name!r}: give a catalog name ({', '.join(dataset_names())}) "
+                       f"or a registered DATASET.NAME ({', '.join(registered)})") from err
+
+
+def fill_feature_cache(cfgs: Sequence[CN], splits: Sequence[str]) -> None:
+    """Store the features of `splits` for each config (one per class subset), as the trainers' evaluation computes them.
+
+    The configs differ only in DATASET.SUBSAMPLE_CLASSES: CLIP is built once, from the first.
+    """
+    first = cfgs[0]
+    device = torch.device("cuda" if torch.cuda.is_available() and first.USE_CUDA else "cpu")
+    precision = PrecisionPolicy(first.TRAINER.COOP.PREC, device, first.TRAINER.COOP.AMP_DTYPE)
+    model = PromptedCLIP(precision.prepare(build_clip(first)), nn.Identity()).to(device).eval()
+    for cfg in cfgs:
+        data = DataManager(cfg)
+        cache = build_eval_feature_cache(cfg, model.image_encoder, precision, device)
+        for split in dict.fromkeys(splits):
+            name, loader = evaluation_loader(split, data.val_loader, data.test_loader)
+            if name != split:
+                logger.info("%s has no val split: its evaluations use the test split", cfg.DATASET.NAME)
+            cache.split_features(name, loader, lambda images: encode_images(model, precision, images))
+
+
+def show_status(directory: str) -> int:
+    """Log one line per feature file under `directory` (what it holds, its size) and the total; 0."""
+    entries = FeatureStore(directory).entries()
+    if not entries:
+        logger.info("The feature cache %s is empty", directory)
+        return 0
+    for entry in entries:
+        logger.info("%s", _describe(entry, directory))
+    total = sum(entry.size_bytes for entry in entries)
+    logger.info("%d file(s), %s in all, in %s", len(entries), _size(total), directory)
+    return 0
+
+
+def _describe(entry: StoredEntry, directory: str) -> str:
+    path = os.path.relpath(entry.path, directory)
+    if entry.header is None:
+        return f"{path}  DAMAGED ({entry.problem}); the next evaluation recomputes it"
+    key, (rows, dim) = entry.header["key"], entry.header["shape"]
+    return (f"{key['dataset']} {key['split']} ({key['subsample']})  {key['backbone']} {key['precision']}  "
+            f"{rows} x {dim} {entry.header['dtype']}  {_size(entry.size_bytes)}  {entry.header.get('created', '')}  {path}")
+
+
+def _size(size_bytes: int) -> str:
+    return f"{size_bytes / 1e6:.1f} MB" if size_bytes >= 100_000 else f"{size_bytes / 1e3:.1f} kB"

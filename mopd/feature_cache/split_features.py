@@ -1,0 +1,157 @@
+"""Image features of an evaluation split: read from the feature store, or encoded once and stored there."""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+from yacs.config import CfgNode as CN
+
+from mopd.feature_cache.file_format import dtype_name
+from mopd.feature_cache.key import (
+    FeatureKey,
+    device_description,
+    images_digest,
+    module_weights_digest,
+    transform_description,
+)
+from mopd.feature_cache.store import FeatureStore
+from mopd.precision import PrecisionPolicy
+
+logger = logging.getLogger(__name__)
+
+# The checkout holding this package (pip install -e .): its output/ is the scripts' $OUTPUT when unset.
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FOLDER_NAME = "feature_cache"
+
+Encoder = Callable[[torch.Tensor], torch.Tensor]  # images (B, 3, H, W) on the device -> normalised (B, D)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The key fields that one run keeps for every split it evaluates."""
+
+    dataset: str
+    subsample: str
+    backbone: str
+    precision: str
+    input_size: tuple[int, int]
+    interpolation: str
+    device: str
+
+
+class EvalFeatureCache:
+    """The evaluation features of one run's frozen image encoder, split by split.
+
+    The encoder's weights are digested once, at the first use: every method keeps it frozen.
+    """
+
+    def __init__(self, store: FeatureStore, image_encoder: nn.Module, settings: RunSettings,
+                 device: torch.device) -> None:
+        self.store = store
+        self.image_encoder = image_encoder
+        self.settings = settings
+        self.device = device
+        self._weights_digest = ""
+
+    def key_of(self, split: str, loader: Any) -> FeatureKey:
+        """The key of the loader's split: its image list, test transform and batch size, and this run's settings."""
+        if not self._weights_digest:
+            self._weights_digest = module_weights_digest(self.image_encoder)
+        data_source = loader.dataset.data_source
+        return FeatureKey(
+            **asdict(self.settings),
+            split=split,
+            num_images=len(data_source),
+            images_digest=images_digest(item.impath for item in data_source),
+            weights_digest=self._weights_digest,
+            transform=transform_description(loader.dataset.transform),
+            batch_size=loader.batch_size,
+            torch_version=torch.__version__,
+        )
+
+    def split_features(self, split: str, loader: Any, encode: Encoder) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, D) features and (N,) labels of the loader's split, in split order, on the CPU.
+
+        On a hit no image is read and the loader is not started; on a miss the loader's batches
+        go through `encode` (exactly as an uncached evaluation sends them) and the result is stored.
+        """
+        key = self.key_of(split, loader)
+        features, hit = self.store.load_or_compute(key, lambda: encode_split(loader, encode, self.device))
+        source = "read from" if hit else "computed and stored in"
+        logger.info("Image features of the %s split (%d x %d, %s) %s the feature cache: %s", split,
+                    *features.shape, dtype_name(features.dtype), source, self.store.path_of(key))
+        labels = torch.tensor([item.label for item in loader.dataset.data_source])
+        return features, labels
+
+
+def encode_split(loader: Any, encode: Encoder, device: torch.device) -> torch.Tensor:
+    """`encode` over every batch of `loader`; rows placed by each sample's `index` (split order), on the CPU."""
+    rows = len(loader.dataset)
+    features: torch.Tensor | None = None
+    filled = 0
+    for batch in tqdm(loader, disable=None):
+        batch_features = encode(batch["img"].to(device)).cpu()
+        if features is None:
+            features = batch_features.new_empty((rows, batch_features.shape[1]))
+        features[batch["index"]] = batch_features
+        filled += batch_features.shape[0]
+    assert features is not None and filled == rows, (filled, rows)
+    return features
+
+
+def encode_images(model: nn.Module, precision: PrecisionPolicy, images: torch.Tensor) -> torch.Tensor:
+    """Normalised (B, D) features of test images under the run's precision (`PromptedCLIP.encode_image`)."""
+    with torch.no_grad(), precision.autocast():
+        return model.encode_image(images)
+
+
+def precision_label(precision: PrecisionPolicy) -> str:
+    """fp16, fp32, or amp-<autocast dtype>: what the features' numerics depend on."""
+    return precision.prec if precision.prec != "amp" else f"amp-{dtype_name(precision.autocast_dtype)}"
+
+
+def default_feature_cache_dir() -> str:
+    """`$OUTPUT/feature_cache`; $OUTPUT unset: the checkout's output/, as in the scripts."""
+    return os.path.abspath(os.path.join(os.environ.get("OUTPUT") or os.path.join(CHECKOUT, "output"), FOLDER_NAME))
+
+
+def feature_cache_dir(cfg: CN) -> str:
+    """TEST.FEATURE_CACHE.DIR, or the default folder when it is empty."""
+    directory = cfg.TEST.FEATURE_CACHE.DIR
+    return os.path.abspath(os.path.expanduser(directory)) if directory else default_feature_cache_dir()
+
+
+def check_feature_cache_dir(cfg: CN) -> None:
+    """With the cache on, reject a folder that cannot be created or written, before anything is built."""
+    if not cfg.TEST.FEATURE_CACHE.ENABLED:
+        return
+    directory = feature_cache_dir(cfg)
+    fix = "set TEST.FEATURE_CACHE.DIR to a writable folder, or TEST.FEATURE_CACHE.ENABLED False"
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(f"the feature cache folder {directory!r} is a file; {fix}")
+    existing = directory
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK):
+        raise PermissionError(f"cannot write the feature cache folder {directory!r} ({existing!r} is read-only); {fix}")
+
+
+def build_eval_feature_cache(cfg: CN, image_encoder: nn.Module, precision: PrecisionPolicy,
+                             device: torch.device) -> EvalFeatureCache:
+    """The cache of a run: its folder, dataset, backbone, precision, input settings and device from `cfg`."""
+    settings = RunSettings(
+        dataset=cfg.DATASET.NAME,
+        subsample=cfg.DATASET.SUBSAMPLE_CLASSES,
+        backbone=cfg.MODEL.BACKBONE.NAME,
+        precision=precision_label(precision),
+        input_size=tuple(cfg.INPUT.SIZE),
+        interpolation=cfg.INPUT.INTERPOLATION,
+        device=device_description(device),
+    )
+    return EvalFeatureCache(FeatureStore(feature_cache_dir(cfg)), image_encoder, settings, device)

@@ -1,0 +1,117 @@
+"""The on-disk store of evaluation features: one `.feat` file per key, shared safely by concurrent jobs."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from mopd.feature_cache.file_format import (
+    DamagedFeatureFile,
+    read_feature_file,
+    read_feature_header,
+    write_feature_file,
+)
+from mopd.feature_cache.key import FeatureKey
+
+logger = logging.getLogger(__name__)
+
+FEATURE_SUFFIX = ".feat"
+LOCK_SUFFIX = ".lock"
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """One feature file as `--status` reports it."""
+
+    path: str
+    size_bytes: int
+    header: dict[str, Any] | None  # None when the file is damaged
+    problem: str  # why the file is unusable; "" when its header checks out
+
+
+class FeatureStore:
+    """Feature files under `root`, written once and read by every job that needs the same features.
+
+    A file appears whole (written under a temporary name, then renamed), so readers take no lock. A
+    job that misses takes an exclusive `flock` on the sidecar `<file>.lock`, looks again and only
+    then computes and writes: concurrent jobs of a study encode a split once, the others wait and
+    read. The kernel releases the lock when its holder ends, a crash included.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+
+    def path_of(self, key: FeatureKey) -> str:
+        """The file that holds (or will hold) the features of `key`."""
+        return os.path.join(self.root, key.relative_path())
+
+    def load(self, key: FeatureKey, report_damage: bool = True) -> torch.Tensor | None:
+        """The stored (N, D) features of `key`; None when absent, or damaged (reported with a warning)."""
+        path = self.path_of(key)
+        try:
+            header, features = read_feature_file(path)
+            if header["key"] != key.as_dict():
+                raise DamagedFeatureFile(f"{path} holds the features of another key")
+        except FileNotFoundError:
+            return None
+        except DamagedFeatureFile as err:
+            if report_damage:
+                logger.warning("Damaged feature cache file, recomputing it: %s", err)
+            return None
+        return features
+
+    def load_or_compute(self, key: FeatureKey, compute: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, bool]:
+        """The features of `key` and whether they came from the store; on a miss `compute()` fills it.
+
+        A file that cannot be written (disk full, say) is reported and the computed features are
+        returned all the same: the evaluation does not depend on the cache.
+        """
+        features = self.load(key, report_damage=False)
+        if features is not None:
+            return features, True
+        path = self.path_of(key)
+        with self._writer_lock(path):
+            features = self.load(key)
+            if features is not None:
+                return features, True
+            features = compute()
+            try:
+                write_feature_file(path, key.as_dict(), features)
+            except OSError as err:
+                logger.warning("Could not write the feature cache file %s (%s); evaluating without it", path, err)
+        return features, False
+
+    @contextlib.contextmanager
+    def _writer_lock(self, path: str) -> Iterator[None]:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + LOCK_SUFFIX, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                logger.info("Another job is computing %s; waiting for it", path)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def entries(self) -> list[StoredEntry]:
+        """Every feature file under the root, with its header or what is wrong with it, sorted by path."""
+        found = []
+        for folder, _, names in os.walk(self.root):
+            for name in sorted(names):
+                if not name.endswith(FEATURE_SUFFIX):
+                    continue
+                path = os.path.join(folder, name)
+                try:
+                    header, problem = read_feature_header(path), ""
+                except DamagedFeatureFile as err:
+                    header, problem = None, str(err)
+                found.append(StoredEntry(path, os.path.getsize(path), header, problem))
+        return sorted(found, key=lambda entry: entry.path)

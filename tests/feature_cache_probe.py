@@ -1,0 +1,117 @@
+"""Evaluate every trainer with the feature cache off, then on, in one process of the backend MOPD_BACKEND selects.
+
+Run by tests/test_feature_cache_trainers.py as `python feature_cache_probe.py DATA_ROOT WORK_DIR PREC...`. It
+prints one JSON object: per precision, for each trainer and mode ("off", then "on"), the logits the evaluator received,
+the results, the features the image encoder produced (with the cache on: those stored in the cache
+file afterwards), how many images the encoder saw and how many samples the test loader read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.dirname(TESTS), TESTS]
+
+import torch  # noqa: E402
+
+import datasets  # noqa: E402,F401  (registers the datasets)
+import trainers  # noqa: E402,F401  (registers the trainers)
+from e2e import TINY, config  # noqa: E402
+from mopd.backend import BACKEND, TRAINER_REGISTRY, build_trainer, set_random_seed  # noqa: E402
+from mopd.config import get_cfg  # noqa: E402
+from test_train_e2e import TRAINER_CONFIGS  # noqa: E402
+
+CONFIGS = {**TRAINER_CONFIGS, "ZeroshotCLIP": ("CoOp", "vit_b16.yaml")}
+
+
+def _build(name: str, data_root: str, work: str, prec: str, cache_on: bool):
+    cfg = get_cfg()
+    cfg.merge_from_file(config("datasets", "synthetic.yaml"))
+    cfg.merge_from_file(config("trainers", *CONFIGS[name]))
+    cfg.merge_from_list([
+        "DATASET.ROOT", data_root, "OUTPUT_DIR", os.path.join(work, "runs", name), "SEED", 1, "TRAINER.NAME", name,
+        *TINY, "DATASET.NUM_SHOTS", 4, "TRAINER.COOP.PREC", prec,
+        "DATALOADER.TEST.BATCH_SIZE", 5,  # several batches and a partial last one
+        "TEST.FEATURE_CACHE.ENABLED", cache_on, "TEST.FEATURE_CACHE.DIR", os.path.join(work, "cache"),
+    ])
+    cfg.freeze()
+    set_random_seed(cfg.SEED)  # as train.py does: both modes get the same initial prompt (CoCoOp's meta-net)
+    return build_trainer(cfg)
+
+
+def _evaluate(trainer) -> dict:
+    """Run `trainer.test()` and record what went through the encoder, the loader and the evaluator."""
+    logits, encoded, results, counts = [], [], {}, {"encoder_images": 0, "samples_read": 0}
+    process, evaluate, encode = trainer.evaluator.process, trainer.evaluator.evaluate, trainer.encode_test_images
+
+    def record_logits(output, label):
+        logits.append(output.detach().cpu())
+        process(output, label)
+
+    def record_results():
+        results.update(evaluate())
+        return results
+
+    def record_features(images):
+        features = encode(images)
+        encoded.append(features.detach().cpu())
+        return features
+
+    trainer.evaluator.process, trainer.evaluator.evaluate = record_logits, record_results
+    trainer.encode_test_images = record_features
+    trainer.model.image_encoder.register_forward_hook(
+        lambda module, inputs, output: counts.__setitem__("encoder_images", counts["encoder_images"] + len(output)))
+    wrapper = type(trainer.test_loader.dataset)
+    read_sample = wrapper.__getitem__
+
+    def counting_read(self, index):
+        counts["samples_read"] += 1
+        return read_sample(self, index)
+
+    wrapper.__getitem__ = counting_read
+    try:
+        trainer.test()
+    finally:
+        wrapper.__getitem__ = read_sample
+    evaluator = trainer.evaluator
+    return {
+        "results": {name: float(value) for name, value in results.items()},
+        "y_pred": [int(p) for p in evaluator._y_pred],
+        "y_true": [int(t) for t in evaluator._y_true],
+        "logits": torch.cat(logits).tolist(),
+        "encoded_features": torch.cat(encoded).float().tolist() if encoded else [],
+        "dtype": str(encoded[0].dtype) if encoded else "",
+        **counts,
+    }
+
+
+def _stored_features(trainer) -> list:
+    cache = trainer.eval_feature_cache
+    features = cache.store.load(cache.key_of("test", trainer.test_loader))
+    return [] if features is None else features.float().tolist()
+
+
+def _trainers_off_then_on(registered: list[str], data_root: str, work: str, prec: str) -> dict:
+    report: dict = {"trainers": {}}
+    for name in registered:
+        report["trainers"][name] = {"off": _evaluate(_build(name, data_root, work, prec, cache_on=False))}
+    report["cache_folder_after_off"] = os.path.exists(os.path.join(work, "cache"))
+    for name in registered:
+        trainer = _build(name, data_root, work, prec, cache_on=True)
+        report["trainers"][name]["on"] = {**_evaluate(trainer), "stored_features": _stored_features(trainer)}
+    return report
+
+
+def main(data_root: str, work: str, *precisions: str) -> None:
+    registered = sorted(n for n in TRAINER_REGISTRY._obj_map if TRAINER_REGISTRY.get(n).__module__.startswith("trainers."))
+    assert registered == sorted(CONFIGS), (registered, sorted(CONFIGS))
+    report = {"backend": BACKEND}
+    for prec in precisions:
+        report[prec] = _trainers_off_then_on(registered, data_root, os.path.join(work, prec), prec)
+    print("PROBE " + json.dumps(report))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,137 @@
+"""Trainers with the evaluation feature cache: the same results as without it on both backends, misses, damage, `cache-features`."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import datasets  # noqa: F401  (registers the datasets)
+import trainers  # noqa: F401  (registers the trainers)
+from e2e import BACKENDS, TINY, config, run_train
+from mopd.backend import build_trainer
+from mopd.clip.loading import load_clip
+from mopd.config import get_cfg
+from mopd.data.__main__ import main as data_main
+from mopd.feature_cache.file_format import read_feature_file
+from mopd.feature_cache.store import FeatureStore
+
+PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "feature_cache_probe.py")
+TEST_IMAGES = 24  # the session dataset: 6 classes x 4 test images
+
+
+def _probe(backend: str, data_root: str, work: str, *precisions: str) -> dict:
+    env = dict(os.environ, MOPD_BACKEND=backend, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, PROBE, data_root, work, *precisions], env=env, capture_output=True,
+                          text=True, timeout=600)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
+    assert proc.returncode == 0 and lines, f"probe failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return json.loads(lines[-1][len("PROBE "):])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cached_evaluation_equals_uncached_evaluation_for_every_trainer(backend, data_root, tmp_path):
+    report = _probe(backend, data_root, str(tmp_path), "fp32", "fp16")
+    assert report["backend"] == backend
+    for prec, dtype in (("fp32", "torch.float32"), ("fp16", "torch.float16")):
+        _check_trainers(report[prec], dtype)
+
+
+def _check_trainers(report: dict, dtype: str) -> None:
+    assert not report["cache_folder_after_off"]  # with the cache off nothing is written
+    first, *others = sorted(report["trainers"])
+    for name, modes in report["trainers"].items():
+        off, on = modes["off"], modes["on"]
+        assert off["encoder_images"] == off["samples_read"] == TEST_IMAGES
+        assert off["dtype"] == dtype
+        # the cache holds, bit for bit, the features the uncached evaluation computed
+        assert on["stored_features"] == off["encoded_features"], name
+        assert on["logits"] == off["logits"], name
+        assert on["y_pred"] == off["y_pred"] and on["y_true"] == off["y_true"], name
+        assert on["results"]["accuracy"] == off["results"]["accuracy"], name
+        assert on["results"]["macro_f1"] == off["results"]["macro_f1"], name
+    # the first trainer fills the cache; every other one reads it: no image read, no encoder call
+    assert report["trainers"][first]["on"]["encoder_images"] == TEST_IMAGES
+    for name in others:
+        assert report["trainers"][name]["on"]["encoder_images"] == 0, name
+        assert report["trainers"][name]["on"]["samples_read"] == 0, name
+
+
+def _zero_shot(data_root: str, out: str, cache: str, *opts):
+    cfg = get_cfg()
+    cfg.merge_from_file(config("datasets", "synthetic.yaml"))
+    cfg.merge_from_file(config("trainers", "CoOp", "vit_b16.yaml"))
+    cfg.merge_from_list(["DATASET.ROOT", data_root, "OUTPUT_DIR", out, "TRAINER.NAME", "ZeroshotCLIP", *TINY,
+                         "TEST.FEATURE_CACHE.DIR", cache, *opts])
+    cfg.freeze()
+    return build_trainer(cfg)
+
+
+def _images_encoded(trainer) -> list[int]:
+    encoded: list[int] = []
+    trainer.model.image_encoder.register_forward_hook(lambda module, inputs, output: encoded.append(len(output)))
+    return encoded
+
+
+def test_a_truncated_cache_file_is_reported_and_recomputed_by_the_evaluation(data_root, tmp_path, caplog):
+    cache = str(tmp_path / "cache")
+    first = _zero_shot(data_root, str(tmp_path / "a"), cache)
+    accuracy = first.test()
+    (path,) = [entry.path for entry in FeatureStore(cache).entries()]
+    os.truncate(path, os.path.getsize(path) // 2)
+
+    second = _zero_shot(data_root, str(tmp_path / "b"), cache)
+    encoded = _images_encoded(second)
+    with caplog.at_level(logging.WARNING):
+        assert second.test() == accuracy
+    assert "Damaged feature cache file, recomputing it" in caplog.text and path in caplog.text
+    assert sum(encoded) == TEST_IMAGES
+    header, features = read_feature_file(path)  # whole again
+    assert features.shape[0] == TEST_IMAGES
+
+
+def test_changing_the_clip_weights_or_the_precision_of_a_run_misses_the_cache(data_root, tmp_path):
+    cache = str(tmp_path / "cache")
+    weights = str(tmp_path / "tiny.pt")
+    state = load_clip("tiny").state_dict()
+    state["visual.proj"] = state["visual.proj"] * 2  # other weights, same architecture
+    torch.save(state, weights)
+    runs = {
+        "first": (), "again": (), "precision": ("TRAINER.COOP.PREC", "fp32"), "weights": ("MODEL.BACKBONE.PATH", weights),
+    }
+    encoded = {}
+    for name, opts in runs.items():
+        trainer = _zero_shot(data_root, str(tmp_path / name), cache, *opts)
+        counts = _images_encoded(trainer)
+        trainer.test()
+        encoded[name] = sum(counts)
+    assert encoded == {"first": TEST_IMAGES, "again": 0, "precision": TEST_IMAGES, "weights": TEST_IMAGES}
+    assert len(FeatureStore(cache).entries()) == 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cache_features_fills_the_cache_that_train_py_then_reads(backend, data_root, tmp_path, capsys):
+    cache = str(tmp_path / "cache")
+    trainer_cfg = config("trainers", "CoOp", "vit_b16.yaml")
+    fill = subprocess.run(
+        [sys.executable, "-m", "mopd.data", "cache-features", "Synthetic", "--root", data_root, "--config-file",
+         trainer_cfg, "--subsample", "base", "new", "--dir", cache, *TINY],
+        env=dict(os.environ, MOPD_BACKEND=backend, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=600,
+    )
+    assert fill.returncode == 0, fill.stdout[-3000:] + fill.stderr[-3000:]
+    assert fill.stdout.count("computed and stored in the feature cache") == 2
+    assert data_main(["cache-features", "--status", "--dir", cache]) == 0
+    status = capsys.readouterr().out
+    assert "Synthetic test (base)" in status and "Synthetic test (new)" in status
+    assert "12 x 64 float16" in status and "2 file(s)" in status
+
+    args = ["--root", data_root, "--trainer", "ZeroshotCLIP", "--dataset-config-file", config("datasets", "synthetic.yaml"),
+            "--config-file", trainer_cfg, "--output-dir", str(tmp_path / "zs"), "--eval-only", *TINY,
+            "DATASET.SUBSAMPLE_CLASSES", "new", "TEST.FEATURE_CACHE.DIR", cache]
+    run = run_train(args, backend, str(tmp_path))
+    assert "Image features of the test split (12 x 64, float16) read from the feature cache" in run.stdout
+    assert "* total: 12" in run.stdout
