@@ -5,17 +5,17 @@ there (the output folder, the data root, the cache file) are exactly as before.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from e2e import DASSL_AVAILABLE, REPO_ROOT, TINY, _env, config, run_train
+from e2e import DASSL_AVAILABLE, REPO_ROOT, TINY, _env, config, run_train, snapshot
 from mopd.clip.backbones import TINY as TINY_CLIP
 from mopd.clip.loading import load_clip
 from mopd.data.synthetic import generate_synthetic_dataset
@@ -30,17 +30,6 @@ def _args(data_root: str, out: str, *extra: str, flags: tuple = ()) -> list[str]
         "--config-file", config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml"), "--output-dir", out, *flags,
         *TINY, "DATASET.NUM_SHOTS", "4", "DATASET.SUBSAMPLE_CLASSES", "base", "OPTIM.MAX_EPOCH", "1", *extra,
     ]
-
-
-def _snapshot(folder) -> dict[str, str]:
-    """Relative path -> sha256 of every file under `folder` (empty when it does not exist)."""
-    result = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                result[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
-    return result
 
 
 def _error_line(proc: subprocess.CompletedProcess, *fragments: str) -> str:
@@ -64,12 +53,12 @@ def kept_output(tmp_path):
 
 
 def _tiny_weights(tmp_path, cut: float | None) -> str:
-    """The tiny CLIP's state_dict cut to `cut` of its size, or 1000 random bytes when `cut` is None."""
+    """The tiny CLIP's state_dict cut to `cut` of its size, or 1000 fixed pseudo-random bytes when `cut` is None."""
     buffer = io.BytesIO()
     torch.save(load_clip(TINY_CLIP).state_dict(), buffer)
     data = buffer.getvalue()
     path = tmp_path / "weights.pt"
-    path.write_bytes(os.urandom(1000) if cut is None else data[: int(len(data) * cut)])
+    path.write_bytes(random.Random(0).randbytes(1000) if cut is None else data[: int(len(data) * cut)])
     return str(path)
 
 
@@ -78,11 +67,11 @@ def test_unreadable_clip_weights_are_named_in_one_line_and_the_output_folder_is_
     data_root, tmp_path, kept_output, cut
 ):
     weights = _tiny_weights(tmp_path, cut)
-    before = _snapshot(kept_output)
+    before = snapshot(kept_output)
     proc = run_train(_args(data_root, str(kept_output), "MODEL.BACKBONE.PATH", weights), "builtin", str(tmp_path), check=False)
     line = _error_line(proc, weights, "is neither an OpenAI JIT archive nor a torch state_dict", "MODEL.BACKBONE.PATH")
     assert "weights_only" not in line
-    assert _snapshot(kept_output) == before  # the log.txt of the failed run is gone
+    assert snapshot(kept_output) == before  # the log.txt of the failed run is gone
 
 
 @pytest.mark.parametrize("size", ["(32,)", "(32, 32, 3)", "(0, 32)", "(32.5, 32)"])
@@ -163,7 +152,7 @@ def test_an_unusable_backend_is_one_line_and_nothing_else(data_root, tmp_path, b
 
 
 def test_a_read_only_data_root_without_the_fewshot_split_names_the_file_and_the_cache_folder_option(own_data, tmp_path):
-    before = _snapshot(own_data)
+    before = snapshot(own_data)
     out, cache_dir = tmp_path / "out", tmp_path / "split_cache"
     expected_file = own_data / "synthetic" / "split_fewshot" / "shot_4-seed_1.json"
     with read_only(str(own_data)) as as_read_only:
@@ -175,7 +164,7 @@ def test_a_read_only_data_root_without_the_fewshot_split_names_the_file_and_the_
     assert taken.returncode == 0, taken.stderr[-3000:]
     cached = json.loads((cache_dir / "synthetic" / "split_fewshot" / "shot_4-seed_1.json").read_text())
     assert len(cached["train"]) == 4 * 4
-    assert _snapshot(own_data) == before
+    assert snapshot(own_data) == before
 
 
 def test_classes_with_fewer_images_than_num_shots_train_on_all_of_them_with_one_warning(own_data, tmp_path):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import signal
@@ -13,7 +12,7 @@ import time
 import pytest
 import torch
 
-from e2e import REPO_ROOT, TINY, _env, config, run_train
+from e2e import REPO_ROOT, TINY, _env, config, run_train, snapshot
 
 MOPD_CFG = config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml")
 COOP_CFG = config("trainers", "CoOp", "vit_b16_ep50_ctxv1.yaml")
@@ -85,24 +84,14 @@ def _accuracy_lines(stdout: str) -> list[str]:
 def test_finished_run_started_again_does_nothing_and_says_so(data_root, tmp_path):
     out = str(tmp_path / "run")
     run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "1"), "builtin", str(tmp_path))
-    before = _snapshot(out)
+    before = snapshot(out)
     again = run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "1"), "builtin", str(tmp_path))
     assert "A finished run is already in" in again.stdout and "nothing to do" in again.stdout
     assert "epoch [" not in again.stdout
-    changed = {path for path in _snapshot(out) if not path.startswith("log.txt")} ^ {
+    changed = {path for path in snapshot(out) if not path.startswith("log.txt")} ^ {
         path for path in before if not path.startswith("log.txt")
     }
     assert not changed
-
-
-def _snapshot(directory: str) -> dict[str, str]:
-    """Relative path -> sha256 of every file under `directory`."""
-    result = {}
-    for root, _, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(root, name)
-            result[os.path.relpath(path, directory)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -179,9 +168,9 @@ CASES = [
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_stops_with_one_clear_message_and_writes_nothing(case, data_root, finished_run, tmp_path):
     args, fragments = _bad_input_cases(data_root, str(tmp_path), finished_run)[case]
-    before = _snapshot(finished_run)
+    before = snapshot(finished_run)
     _fails(args, str(tmp_path), *fragments)
-    assert _snapshot(finished_run) == before  # the finished run's files are untouched
+    assert snapshot(finished_run) == before  # the finished run's files are untouched
     leftovers = [name for name in os.listdir(tmp_path) if len(name) == 1]
     assert not leftovers, f"the failed run left {leftovers} behind"
 
@@ -220,7 +209,7 @@ def test_disk_full_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypa
 
     save_dir = tmp_path / "prompt_learner"
     checkpoint.save_checkpoint({"state_dict": {"ctx": torch.ones(2)}, "epoch": 1}, str(save_dir))
-    before = _snapshot(str(save_dir))
+    before = snapshot(str(save_dir))
 
     def full_disk(obj, path):
         open(path, "wb").write(b"partial")
@@ -229,4 +218,4 @@ def test_disk_full_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypa
     monkeypatch.setattr(checkpoint.torch, "save", full_disk)
     with pytest.raises(OSError, match="No space left on device.*intact"):
         checkpoint.save_checkpoint({"state_dict": {"ctx": torch.zeros(2)}, "epoch": 2}, str(save_dir))
-    assert _snapshot(str(save_dir)) == before
+    assert snapshot(str(save_dir)) == before

@@ -1,4 +1,3 @@
-import hashlib
 import json
 import os
 import subprocess
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from e2e import REPO_ROOT
+from e2e import REPO_ROOT, snapshot
 from fake_layouts import build_reader, dataset_cfg
 from read_only import read_only
 from mopd.data import synthetic
@@ -18,30 +17,20 @@ from mopd.data.synthetic import CLASSES, generate_synthetic_dataset
 SMALL = dict(num_classes=5, train_per_class=6, val_per_class=3, test_per_class=2)
 
 
-def _file_hashes(folder):
-    hashes = {}
-    for dirpath, _, filenames in os.walk(folder):
-        for name in filenames:
-            path = os.path.join(dirpath, name)
-            with open(path, "rb") as f:
-                hashes[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
-    return hashes
-
-
 def test_generator_writes_identical_bytes_in_two_different_folders(tmp_path):
     first = generate_synthetic_dataset(str(tmp_path / "a"), **SMALL, seed=3)
     second = generate_synthetic_dataset(str(tmp_path / "b"), **SMALL, seed=3)
     assert first == str(tmp_path / "a" / "synthetic")
-    hashes = _file_hashes(first)
+    hashes = snapshot(first)
     assert len(hashes) == 5 * 11 + 1
-    assert hashes == _file_hashes(second)
+    assert hashes == snapshot(second)
     other_seed = generate_synthetic_dataset(str(tmp_path / "c"), **SMALL, seed=4)
-    assert _file_hashes(other_seed) != hashes
+    assert snapshot(other_seed) != hashes
 
 
 def test_generator_rerun_leaves_existing_identical_files_untouched(tmp_path):
     folder = generate_synthetic_dataset(str(tmp_path), **SMALL)
-    stats = {p: os.stat(os.path.join(folder, p)) for p in _file_hashes(folder)}
+    stats = {p: os.stat(os.path.join(folder, p)) for p in snapshot(folder)}
     generate_synthetic_dataset(str(tmp_path), **SMALL)
     for rel_path, before in stats.items():
         after = os.stat(os.path.join(folder, rel_path))
@@ -152,11 +141,11 @@ def test_command_line_on_a_read_only_folder_says_so_in_one_line(tmp_path):
 
 def test_regenerating_a_complete_dataset_in_a_read_only_folder_succeeds(tmp_path):
     generate_synthetic_dataset(str(tmp_path), **SMALL)
-    before = _file_hashes(tmp_path)
+    before = snapshot(tmp_path)
     with read_only(str(tmp_path)) as as_read_only:
         proc = _generate_command(["--root", str(tmp_path), *_SMALL_ARGS], wrap=as_read_only)
     assert proc.returncode == 0, proc.stderr
-    assert _file_hashes(tmp_path) == before
+    assert snapshot(tmp_path) == before
 
 
 _SMALL_ARGS = ["--classes", "5", "--train-per-class", "6", "--val-per-class", "3", "--test-per-class", "2"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import re
 import warnings
 import zipfile
@@ -25,6 +24,7 @@ from yacs.config import CfgNode as CN
 
 from mopd.atomic import create_once
 from mopd.clip.backbones import TINY, Backbone, ClipArchitecture, get_backbone
+from mopd.torch_files import UNREADABLE_FILE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,9 @@ def _read_state_dict(file: str, fix: str) -> Mapping[str, torch.Tensor]:
                 warnings.simplefilter("ignore", FutureWarning)
                 return torch.jit.load(file, map_location="cpu").state_dict()
         state_dict = torch.load(file, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile) as err:
+    except PermissionError:
+        raise
+    except UNREADABLE_FILE_ERRORS as err:
         # torch's own message suggests weights_only=False, which would run the file's code: not shown.
         raise ValueError(
             f"{file} ({os.path.getsize(file)} bytes) is neither an OpenAI JIT archive nor a torch state_dict: it is "

@@ -23,6 +23,7 @@ from torch import nn
 
 from mopd.atomic import atomic_path
 from mopd.engine.foreign_checkpoint import inert_objects_in, load_foreign_checkpoint
+from mopd.torch_files import UNREADABLE_FILE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -30,20 +31,6 @@ LATEST_FILE = "checkpoint"  # text file naming the latest checkpoint of a model 
 BEST_FILE = "model-best.pth.tar"
 EPOCH_FILE_PREFIX = "model.pth.tar-"
 
-# What torch.load raises for corrupt or truncated files (a cut zip archive fails with EINVAL, an OSError).
-_UNREADABLE = (
-    pickle.UnpicklingError,
-    RuntimeError,
-    EOFError,
-    OSError,
-    KeyError,
-    ValueError,
-    TypeError,
-    IndexError,
-    AttributeError,
-    UnicodeDecodeError,
-    zipfile.BadZipFile,
-)
 # How torch.load(weights_only=True) names a pickled class or function it refuses to import.
 _REFUSED_GLOBAL = re.compile(r"\bGLOBAL\b")
 
@@ -135,11 +122,11 @@ def load_checkpoint(fpath: str) -> Any:
     except pickle.UnpicklingError as err:
         if not _REFUSED_GLOBAL.search(str(err)):
             raise _unreadable(fpath, err) from err
-    except _UNREADABLE as err:
+    except UNREADABLE_FILE_ERRORS as err:
         raise _unreadable(fpath, err) from err
     try:
         return load_foreign_checkpoint(fpath)
-    except _UNREADABLE as err:
+    except UNREADABLE_FILE_ERRORS as err:
         raise _unreadable(fpath, err) from err
 
 
