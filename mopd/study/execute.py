@@ -28,13 +28,14 @@ def _executor_job(executor: str) -> tuple[str, str]:
     return env.job_id, str(env.paths.stdout)  # the executors send stderr to the same file
 
 
-def _set_threads(threads: int) -> None:
-    """Use `threads` intra-op threads; 0 means the CPUs SLURM gave the job, or torch's default elsewhere."""
+def _set_threads(threads: int) -> int:
+    """Use `threads` intra-op threads (0: the CPUs SLURM gave the job, else torch's default); return the count."""
     import torch
 
     threads = threads or int(os.environ.get("SLURM_CPUS_PER_TASK", "0"))
     if threads:
         torch.set_num_threads(threads)
+    return torch.get_num_threads()
 
 
 def _log_to_stdout() -> None:
@@ -64,9 +65,9 @@ class StudyJob(submitit.helpers.Checkpointable):
         record = JobRecord(
             state="running", attempt=previous.attempt + 1 if previous else 1, started=time.time(),
             host=this_host(), pid=os.getpid(), executor=self.executor, executor_job_id=job_id, log=log,
+            devices=os.environ.get("CUDA_VISIBLE_DEVICES", "all"), threads=_set_threads(self.threads),
         )
         write_record(output, self.job.id, record)
-        _set_threads(self.threads)
         logger.info("Job %s (attempt %d)", self.job.id, record.attempt)
         for step in self.job.steps:
             result = run_step(step)

@@ -44,6 +44,8 @@ class JobRecord:
     executor: str  # debug, local or slurm
     executor_job_id: str  # SLURM's job id (ARRAY_TASK), the local process id, or "" in process
     log: str  # the executor's log file of the job ("" when it writes to the console)
+    devices: str = ""  # the job's CUDA_VISIBLE_DEVICES ("" for none, "all" when unset)
+    threads: int = 0  # torch's intra-op threads in the job
     finished: float | None = None
     error: str = ""  # the failed step's last error line
     failed_step: str = ""  # the run folder of the step that failed
