@@ -8,6 +8,8 @@ import signal
 import subprocess
 from collections import Counter
 
+import pytest
+
 from study_helpers import STUDY_OVERRIDES, correct_counts, records, study, study_argv, study_env, wait_for
 
 from e2e import REPO_ROOT
@@ -103,3 +105,26 @@ def test_time_left_is_estimated_per_method_from_the_finished_jobs():
     # coop 2 x 200 s, kgcoop (none finished) the overall mean 150 s, mopd 50 s with 20 s already run: 580 s
     assert time_left(statuses, parallelism=2, now=1020.0) == "about 4m 50s (4 jobs, 9m 40s of work, 2 at once)"
     assert time_left(statuses[3:5], parallelism=2) == "unknown until a job finishes"
+
+
+def test_slurm_options_come_from_the_site_config_then_the_command_line(tmp_path, monkeypatch):
+    from submitit.slurm.slurm import _make_sbatch_string
+
+    from mopd.study.cli import build_parser
+    from mopd.study.launch import slurm_options
+
+    site = tmp_path / "slurm.yaml"
+    site.write_text("partition: gpu\naccount: lab\ntime: 600\ngpus-per-job: 1\ncpus-per-job: 8\n"
+                    "setup: [module load cuda]\nsbatch: {constraint: a100}\n")
+    monkeypatch.setenv("MOPD_SLURM_CONFIG", str(site))
+    args = build_parser().parse_args(["run", "--executor", "slurm", "--time", "90", "--array-parallelism", "4"])
+    sbatch = _make_sbatch_string(command="python job.py", folder=str(tmp_path), map_count=10,
+                                 **slurm_options(args).parameters())
+    for line in ("--partition=gpu", "--account=lab", "--time=90", "--gpus-per-node=1", "--cpus-per-task=8",
+                 "--constraint=a100", "--array=0-9%4"):
+        assert f"#SBATCH {line}\n" in sbatch
+    assert "\nmodule load cuda\n" in sbatch
+
+    site.write_text("partitoin: gpu\n")
+    with pytest.raises(ValueError, match="unknown keys partitoin; valid: .*partition"):
+        slurm_options(args)
