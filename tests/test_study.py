@@ -101,9 +101,13 @@ def _status(state: str, method: str, seconds: float | None = None, started: floa
 def test_time_left_is_estimated_per_method_from_the_finished_jobs():
     statuses = [_status("done", "coop", 100.0), _status("done", "coop", 300.0), _status("done", "mopd", 50.0),
                 _status("pending", "coop"), _status("pending", "coop"), _status("pending", "kgcoop"),
-                _status("running", "mopd", started=1000.0), _status("failed", "coop", 5.0)]
-    # coop 2 x 200 s, kgcoop (none finished) the overall mean 150 s, mopd 50 s with 20 s already run: 580 s
-    assert time_left(statuses, parallelism=2, now=1020.0) == "about 4m 50s (4 jobs, 9m 40s of work, 2 at once)"
+                _status("running", "mopd", started=1000.0), _status("running", "kgcoop", started=900.0),
+                _status("failed", "coop", 5.0)]
+    # pending: coop 2 x 200 s, kgcoop (none finished) the overall mean 150 s; running: kgcoop 150 s less
+    # the 120 s it has run, mopd 50 s less 20 s: 610 s of work over the 2 jobs running now
+    assert time_left(statuses, parallelism=8, now=1020.0) == "about 5m 05s (5 jobs, 10m 10s of work, 2 at once)"
+    # before any job runs: the study's parallelism
+    assert time_left(statuses[:6], parallelism=8).endswith("(3 jobs, 9m 10s of work, 3 at once)")
     assert time_left(statuses[3:5], parallelism=2) == "unknown until a job finishes"
 
 

@@ -116,7 +116,12 @@ def _durations(statuses: Sequence[JobStatus]) -> dict[tuple[str, str], list[floa
 
 
 def time_left(statuses: Sequence[JobStatus], parallelism: int, now: float | None = None) -> str:
-    """An estimate of the time until the running and pending jobs end, from the finished jobs' times."""
+    """An estimate of the time until the running and pending jobs end, from the finished jobs' times.
+
+    Each job is expected to take the mean time of the finished jobs of its method and protocol (of
+    all finished jobs when none of its kind has finished), less what a running job has run; the sum
+    is spread over the jobs running now (the study's parallelism when none runs).
+    """
     durations = _durations(statuses)
     overall = _mean(t for times in durations.values() for t in times)
     if overall is None:
@@ -133,7 +138,8 @@ def time_left(statuses: Sequence[JobStatus], parallelism: int, now: float | None
         left += 1
     if not left:
         return "nothing left to run"
-    at_once = max(1, min(parallelism or 1, left))
+    running = sum(status.state == "running" for status in statuses)
+    at_once = running or max(1, min(parallelism or 1, left))  # what runs now is what the machines give
     return f"about {format_seconds(work / at_once)} ({left} jobs, {format_seconds(work)} of work, {at_once} at once)"
 
 
