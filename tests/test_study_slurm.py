@@ -71,29 +71,40 @@ def test_slurm_job_array_runs_a_whole_study_with_the_numbers_of_the_bash_scripts
     assert {path: correct_counts(out)[path] for path in by_bash} == by_bash
 
 
-def test_slurm_requeued_job_resumes_from_its_checkpoint(data_root, tmp_path):
+def _slurm_state(slurm_id: str) -> str:
+    return subprocess.run(["squeue", "-h", "-o", "%T", "-j", slurm_id], capture_output=True, text=True).stdout.strip()
+
+
+def test_slurm_requeued_and_preempted_jobs_resume_from_their_checkpoints(data_root, tmp_path):
+    """Seed 1 is requeued with `scontrol requeue`; seed 2 gets the preemption signal submitit turns into a
+    checkpoint and a requeue. Both start again and resume their training where it stopped."""
     out = str(tmp_path / "out")
-    run_dir = os.path.join(out, "base2new/train_base/synthetic/shots_4/CoOp/vit_b16_ctxv1/seed1")
-    job_id = os.path.relpath(run_dir, out)
-    argv = study_argv("run", *SLURM_ARGS, "--methods", "coop", "--datasets", "synthetic", "--seeds", "1",
+    run_dirs = {seed: os.path.join(out, f"base2new/train_base/synthetic/shots_4/CoOp/vit_b16_ctxv1/seed{seed}")
+                for seed in (1, 2)}
+    argv = study_argv("run", *SLURM_ARGS, "--methods", "coop", "--datasets", "synthetic", "--seeds", "1", "2",
                       "--shots", "4", "--data", data_root, "--output", out, *STUDY_OVERRIDES, "OPTIM.MAX_EPOCH", "60")
     with subprocess.Popen(argv, cwd=REPO_ROOT, env=study_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as proc:
-        wait_for(lambda: os.path.isfile(os.path.join(run_dir, "prompt_learner", "model.pth.tar-3")), 300,
-                 "the third epoch's checkpoint")
-        slurm_id = records(out)[job_id]["executor_job_id"]
-        subprocess.run(["scontrol", "requeue", slurm_id], check=True)
-        wait_for(lambda: subprocess.run(["squeue", "-h", "-o", "%T", "-j", slurm_id], capture_output=True,
-                                        text=True).stdout.strip() == "PENDING", 120, "the requeued job to be pending")
-        # SLURM holds a requeued job back for 2 minutes by default; let it start again now
-        subprocess.run(["scontrol", "update", f"JobId={slurm_id}", "StartTime=now"], check=True)
+        wait_for(lambda: all(os.path.isfile(os.path.join(d, "prompt_learner", "model.pth.tar-3"))
+                             for d in run_dirs.values()), 300, "both jobs' third checkpoint")
+        ids = {seed: records(out)[os.path.relpath(d, out)]["executor_job_id"] for seed, d in run_dirs.items()}
+        subprocess.run(["scontrol", "requeue", ids[1]], check=True)
+        subprocess.run(["scancel", "--signal", "USR2", ids[2]], check=True)  # what SLURM sends before preempting
+        wait_for(lambda: all(_slurm_state(i) == "PENDING" for i in ids.values()), 120, "both jobs to be requeued")
+        for slurm_id in ids.values():  # SLURM holds a requeued job back for 2 minutes; let it start now
+            subprocess.run(["scontrol", "update", f"JobId={slurm_id}", "StartTime=now"], check=True)
         output, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, output[-4000:]
-    assert records(out)[job_id]["attempt"] == 2
-    first, resumed = sorted(glob.glob(os.path.join(run_dir, "log.txt*")))
-    with open(first) as f:
-        assert "Elapsed:" not in f.read()  # the first attempt was stopped before its end
-    with open(resumed) as f:
-        text = f.read()
-    assert "(will resume training)" in text and "epoch [1/60]" not in text and "epoch [60/60]" in text
-    assert os.path.isfile(os.path.join(run_dir, "run_finished.json"))
+    assert "2 of 2 jobs done, 0 failed" in output
+    for seed, run_dir in run_dirs.items():
+        record = records(out)[os.path.relpath(run_dir, out)]
+        assert (record["state"], record["attempt"]) == ("done", 2)
+        first, resumed = sorted(glob.glob(os.path.join(run_dir, "log.txt*")))
+        with open(first) as f:
+            assert "Elapsed:" not in f.read()  # the first attempt stopped before its end
+        with open(resumed) as f:
+            text = f.read()
+        assert "(will resume training)" in text and "epoch [1/60]" not in text and "epoch [60/60]" in text
+    with open(records(out)[os.path.relpath(run_dirs[2], out)]["log"]) as f:
+        log = f.read()
+    assert "this job is preempted" in log and "Calling checkpoint method" in log  # submitit's requeue

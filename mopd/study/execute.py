@@ -45,6 +45,7 @@ def _log_to_stdout() -> None:
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(logging.Formatter("%(message)s"))
         root.addHandler(handler)
+        logging.getLogger("submitit").propagate = False  # it has its own handler
     root.setLevel(logging.INFO)
 
 

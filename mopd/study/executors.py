@@ -186,7 +186,12 @@ class SlurmExecutor:
         executor = submitit.SlurmExecutor(os.path.join(logs_dir(self.output), "%j"))
         executor.update_parameters(job_name="mopd-study", stderr_to_stdout=True, **self.options.parameters())
         before = [_attempts(job) for job in jobs]
-        handles = executor.submit_array([StudyJob(job, self.name, self.threads) for job in jobs])
+        try:
+            handles = executor.submit_array([StudyJob(job, self.name, self.threads) for job in jobs])
+        except (submitit.core.utils.FailedJobError, submitit.core.utils.FailedSubmissionError) as err:
+            said = " ".join(str(err).split())
+            raise ValueError(f"SLURM refused the job array ({said}); check --partition, --account, --qos, "
+                             "--time and the site config (--slurm-config)") from None
         self.array_id = handles[0].job_id.split("_")[0]
         logger.info("Submitted %d jobs as SLURM job %s (logs in %s)", len(jobs), self.array_id, logs_dir(self.output))
         return list(zip(jobs, before, handles))

@@ -119,7 +119,7 @@ def run_jobs(executor, jobs: Sequence[Job], args: argparse.Namespace) -> int:
         logger.info("Follow them with: python -m mopd.study status %s", output)
         return 0
     failed = []
-    for index, ended in enumerate(executor.run(todo), 1):
+    for index, ended in enumerate(executor.run(todo) if todo else (), 1):
         _report_ended(index, len(todo), ended)
         if ended.record.state != "done":
             failed.append(ended)
