@@ -130,3 +130,15 @@ def test_overrides_split_from_the_options():
     argv = ["--methods", "coop", "mopd", "--seeds", "1", "MODEL.BACKBONE.NAME", "tiny", "OPTIM.MAX_EPOCH", "2"]
     assert split_argv(argv) == (argv[:5], argv[5:])
     assert split_argv(["--methods", "coop", "--", "USE_CUDA", "False"]) == (["--methods", "coop"], ["USE_CUDA", "False"])
+
+
+def test_an_evaluation_needs_its_models_training_to_have_finished(tmp_path):
+    scope = _scope("coop", tmp_path)
+    train_step, test_step = base2new_train(scope, "synthetic", 1, 16), base2new_test(scope, "synthetic", 1, 16)
+    os.makedirs(os.path.join(train_step.path, "prompt_learner"))
+    open(os.path.join(train_step.path, "prompt_learner", "model.pth.tar-3"), "w").close()  # a crashed run
+    with pytest.raises(FileNotFoundError, match="has not finished: run \\(or resume\\) the matching training"):
+        test_step.train_py_args()
+    assert test_step.train_py_args(planned=True)[-8:-4] == ["--model-dir", train_step.path, "--load-epoch", "LAST"]
+    open(os.path.join(train_step.path, "run_finished.json"), "w").close()
+    assert test_step.train_py_args()[-5] == "3"  # the last checkpoint

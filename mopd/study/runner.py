@@ -18,7 +18,7 @@ def run_step(step: Step) -> TrainResult:
         return TrainResult(0)
     try:
         args = step.train_py_args()
-    except FileNotFoundError as err:  # an evaluation whose model was never trained
+    except FileNotFoundError as err:  # an evaluation whose model's training has not finished
         print(f"error: {err}", file=sys.stderr, flush=True)
         return TrainResult(USER_ERROR_EXIT, f"error: {err}")
     logger.info("%s into %s", "Train" if step.trains else "Evaluate", step.path)

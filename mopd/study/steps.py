@@ -63,7 +63,8 @@ class Step:
     def train_py_args(self, planned: bool = False) -> list[str]:
         """The train.py command line of this step; an evaluation loads the last checkpoint of its model.
 
-        With `planned`, an evaluation whose model is not trained yet names its epoch `LAST`.
+        An evaluation needs its model's training to have finished; with `planned`, one whose model is
+        not trained yet names its epoch `LAST`.
         """
         args = ["--root", self.data, "--seed", str(self.seed), "--trainer", self.trainer,
                 "--dataset-config-file", dataset_config(self.dataset)]
@@ -73,7 +74,10 @@ class Step:
         if not self.trains:
             args.append("--eval-only")
             if self.model_dir:
-                trained = not planned or run_finished(self.model_dir, trains=True)
+                trained = run_finished(self.model_dir, trains=True)
+                if not (trained or planned):
+                    raise FileNotFoundError(f"the training run in {self.model_dir} has not finished: run (or "
+                                            "resume) the matching training script first")
                 epoch = str(last_checkpoint_epoch(self.model_dir)) if trained else "LAST"
                 args += ["--model-dir", self.model_dir, "--load-epoch", epoch]
         return args + list(self.opts)
