@@ -82,6 +82,9 @@ def build_executor(args: argparse.Namespace):
         return DebugExecutor(output, args.threads)
     if args.executor == "local":
         gpus = parse_gpus(args.gpus) if args.gpus is not None else visible_gpus()
+        if gpus and args.jobs != 1:
+            raise ValueError(f"--jobs sets CPU slots, but GPUs {gpus} are in use: pack jobs with --jobs-per-gpu, "
+                             "or pass --gpus none for CPU slots")
         slots = local_slots(gpus, args.jobs_per_gpu, args.jobs, args.threads)
         return LocalExecutor(output, slots, **({"poll_s": args.poll} if args.poll else {}))
     if shutil.which("sbatch") is None:
