@@ -22,6 +22,7 @@ setup(
         "matplotlib",
         "Pillow",
         "numpy",
+        "submitit",  # the study's executors: SLURM job arrays and a local pool
     ],
     extras_require={"test": ["pytest"]},
 )

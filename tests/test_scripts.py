@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from e2e import BACKENDS, REPO_ROOT, TINY, accuracy, run_script
 
@@ -45,7 +46,7 @@ def test_mopd_base2new_scripts_train_test_skip_finished_runs_and_tabulate(backen
 
 def test_crashed_training_run_is_not_skipped(data_root, tmp_path):
     env = {"DATA": data_root, "OUTPUT": str(tmp_path / "out"), "SHOTS": "4"}
-    run_dir = tmp_path / "out/base2new/train_base/synthetic/shots_4/CoOp/vit_b16_ep50_ctxv1/seed1"
+    run_dir = tmp_path / "out/base2new/train_base/synthetic/shots_4/CoOp/vit_b16_ctxv1/seed1"
     run_dir.mkdir(parents=True)
     (run_dir / "log.txt").write_text("epoch [1/2] batch [1/1] ...\n")  # a run killed before its end
     proc = run_script("coop/base2new_train.sh", ["synthetic", "1", *FAST], "builtin", str(tmp_path), **env)
@@ -80,3 +81,41 @@ def test_base2new_protocol_on_a_fake_caltech101_layout_ends_with_the_results_tab
     row = next(line for line in proc.stdout.splitlines() if line.startswith("| Caltech101 | CoOp"))
     assert row.endswith("| 1, 2 |")  # two seeds aggregated
     assert "incomplete: missing" in proc.stdout  # the 11-dataset average names the 10 datasets not run
+
+
+def test_num_shots_override_puts_the_run_under_its_own_shots_folder(data_root, tmp_path):
+    out = tmp_path / "out"
+    run_script("mopd/base2new_train.sh", ["synthetic", "1", *FAST, "DATASET.NUM_SHOTS", "4"], "builtin", str(tmp_path),
+               DATA=data_root, OUTPUT=str(out))
+    runs = out / "base2new/train_base/synthetic"
+    assert sorted(p.name for p in runs.iterdir()) == ["shots_4"]
+    assert (runs / "shots_4/MoPD/vit_b16_ep25_ctxv1/seed1/run_finished.json").is_file()
+    plan = subprocess.run(
+        [sys.executable, "-m", "mopd.study", "plan", "--methods", "mopd", "--datasets", "synthetic", "--seeds", "1",
+         "--data", data_root, "--output", str(out)], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    assert "to run: base2new/train_base/synthetic/shots_16/MoPD/vit_b16_ep25_ctxv1/seed1" in plan  # not "finished"
+
+
+def test_override_of_a_key_the_run_folder_encodes_is_refused_before_anything_is_written(data_root, tmp_path):
+    proc = subprocess.run(
+        ["bash", os.path.join(REPO_ROOT, "scripts", "coop", "base2new_train.sh"), "synthetic", "1", "SEED", "3"],
+        cwd=str(tmp_path), capture_output=True, text=True, env=dict(os.environ, DATA=data_root, OUTPUT=str(tmp_path / "out")),
+    )
+    assert proc.returncode == 2
+    assert "error: SEED cannot be overridden here" in proc.stderr and "SEED argument of the script" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("dataset, epochs", [("caltech101", 200), ("imagenet", 50)])
+def test_coop_base2new_script_trains_with_cocoops_published_schedule(dataset, epochs, tmp_path):
+    """The config train.py printed, before it stopped at the missing dataset: CoCoOp's protocol for CoOp."""
+    proc = subprocess.run(
+        ["bash", os.path.join(REPO_ROOT, "scripts", "coop", "base2new_train.sh"), dataset, "1"],
+        cwd=str(tmp_path), capture_output=True, text=True,
+        env=dict(os.environ, DATA=str(tmp_path / "data"), OUTPUT=str(tmp_path / "out"), MOPD_BACKEND="builtin"),
+    )
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    printed = yaml.safe_load(proc.stdout.split("** Config **")[1].split("** System info **")[0])
+    assert printed["OPTIM"]["MAX_EPOCH"] == epochs and printed["DATALOADER"]["TRAIN_X"]["BATCH_SIZE"] == 32
+    assert printed["OUTPUT_DIR"].endswith(f"base2new/train_base/{dataset}/shots_16/CoOp/vit_b16_ctxv1/seed1")

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # CoOp: train on the base classes.
 # usage: bash scripts/coop/base2new_train.sh DATASET SEED [config overrides...]
-source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
-usage_check "$0" 2 $# "DATASET SEED [config overrides...]"
-base2new_train "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+run_step "$0" coop base2new_train "$@"

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # KgCoOp: evaluate the ImageNet model on another dataset.
 # usage: bash scripts/kgcoop/xd_test.sh DATASET SEED [config overrides...]
-source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
-usage_check "$0" 2 $# "DATASET SEED [config overrides...]"
-xd_test "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+run_step "$0" kgcoop xd_test "$@"

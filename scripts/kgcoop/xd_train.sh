@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # KgCoOp: train on all ImageNet classes (cross-dataset and domain-generalisation source).
 # usage: bash scripts/kgcoop/xd_train.sh SEED [config overrides...]
-source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
-usage_check "$0" 1 $# "SEED [config overrides...]"
-xd_train "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+run_step "$0" kgcoop xd_train "$@"

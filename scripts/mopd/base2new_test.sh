@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # MoPD: evaluate the base-trained model on the new classes.
 # usage: bash scripts/mopd/base2new_test.sh DATASET SEED [config overrides...]
-source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
-usage_check "$0" 2 $# "DATASET SEED [config overrides...]"
-base2new_test "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+run_step "$0" mopd base2new_test "$@"

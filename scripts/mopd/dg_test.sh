@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # MoPD: evaluate the ImageNet model on an ImageNet variant.
 # usage: bash scripts/mopd/dg_test.sh VARIANT SEED [config overrides...]
-source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
-usage_check "$0" 2 $# "VARIANT SEED [config overrides...]"
-dg_test "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+run_step "$0" mopd dg_test "$@"

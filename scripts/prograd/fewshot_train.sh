@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # ProGrad: few-shot training on all classes (SHOTS=1|2|4|8|16).
 # usage: bash scripts/prograd/fewshot_train.sh DATASET SEED [config overrides...]
-source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
-usage_check "$0" 2 $# "DATASET SEED [config overrides...]"
-fewshot_train "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+run_step "$0" prograd fewshot_train "$@"

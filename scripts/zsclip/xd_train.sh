@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# ZeroshotCLIP: train on all ImageNet classes (cross-dataset and domain-generalisation source).
+# ZeroshotCLIP: evaluate CLIP on all ImageNet classes (the source of cross-dataset and domain generalisation).
 # usage: bash scripts/zsclip/xd_train.sh SEED [config overrides...]
-source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
-usage_check "$0" 1 $# "SEED [config overrides...]"
-xd_train "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+run_step "$0" zsclip xd_train "$@"

@@ -1,0 +1,144 @@
+"""The one settings table and the jobs expanded from it: configs per dataset and shot count, run folders,
+overrides the layout encodes, and how steps group into jobs (no training here)."""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+import train
+from mopd.cli_config import build_cfg
+from mopd.results.layout import find_runs
+from mopd.study.cli import split_argv
+from mopd.study.jobs import Selection, plan_jobs
+from mopd.study.settings import FEW_SHOT_SHOTS, METHODS, PROTOCOL_DATASETS, TRANSFER_SOURCE, get_method
+from mopd.study.steps import Scope, base2new_test, base2new_train, fewshot_train, transfer_test
+
+
+def _cfg(step):
+    """The merged config train.py would run the step with."""
+    return build_cfg(train.parse_args(step.train_py_args(planned=True)))
+
+
+def _scope(method: str, tmp_path, *overrides: str, cfg: str = "") -> Scope:
+    return Scope(get_method(method), str(tmp_path / "data"), str(tmp_path / "out"), cfg, tuple(overrides))
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_method_has_a_config_for_every_protocol_dataset_and_shot_count(name, tmp_path):
+    selection = Selection((name,), tuple(PROTOCOL_DATASETS), (1,), str(tmp_path / "data"), str(tmp_path / "out"),
+                          shots=None)
+    jobs = plan_jobs(selection)
+    for job in jobs:
+        for step in job.steps:
+            assert all(os.path.isfile(f) for f in step.config_files)
+            assert step.trainer == METHODS[name].trainer
+    assert len({job.id for job in jobs}) == len(jobs)  # two jobs never share a run folder
+
+
+def test_coop_base2new_uses_cocoop_protocol_200_epochs_batch_32_and_50_on_imagenet(tmp_path):
+    scope = _scope("coop", tmp_path)
+    caltech = base2new_train(scope, "caltech101", 1, 16)
+    imagenet = base2new_train(scope, "imagenet", 1, 16)
+    assert os.path.basename(caltech.config_files[0]) == "vit_b16_ctxv1.yaml"
+    assert os.path.basename(imagenet.config_files[0]) == "vit_b16_ep50_ctxv1.yaml"
+    for step, epochs in ((caltech, 200), (imagenet, 50)):
+        cfg = _cfg(step)
+        assert (cfg.OPTIM.MAX_EPOCH, cfg.DATALOADER.TRAIN_X.BATCH_SIZE) == (epochs, 32)
+        assert cfg.TRAINER.COOP.CTX_INIT == "a photo of a"
+    # one setting, one table row: both run folders carry the setting's name
+    assert "/CoOp/vit_b16_ctxv1/seed1" in caltech.path and "/CoOp/vit_b16_ctxv1/seed1" in imagenet.path
+    # the evaluation on the new classes loads the model with its training's configs
+    assert base2new_test(scope, "imagenet", 1, 16).config_files == imagenet.config_files
+
+
+@pytest.mark.parametrize("shots, epochs", [(1, 50), (2, 100), (4, 100), (8, 200), (16, 200)])
+def test_coop_few_shot_epochs_follow_the_shot_count_except_imagenet(shots, epochs, tmp_path):
+    scope = _scope("coop", tmp_path)
+    cfg = _cfg(fewshot_train(scope, "oxford_pets", 1, shots))
+    assert cfg.OPTIM.MAX_EPOCH == epochs
+    assert (cfg.TRAINER.COOP.N_CTX, cfg.TRAINER.COOP.CTX_INIT, cfg.TRAINER.COOP.CLASS_TOKEN_POSITION) == (16, "", "end")
+    assert _cfg(fewshot_train(scope, "imagenet", 1, shots)).OPTIM.MAX_EPOCH == 50
+
+
+def test_cfg_replaces_the_setting_everywhere_and_names_the_folder(tmp_path):
+    scope = _scope("coop", tmp_path, cfg="vit_b16_ep100_ctxv1")
+    step = base2new_train(scope, "imagenet", 2, 16)
+    assert _cfg(step).OPTIM.MAX_EPOCH == 100
+    assert step.path.endswith(os.path.join("imagenet", "shots_16", "CoOp", "vit_b16_ep100_ctxv1", "seed2"))
+    with pytest.raises(FileNotFoundError, match="set CFG to one of: .*vit_b16_ctxv1"):
+        base2new_train(_scope("coop", tmp_path, cfg="vit_b16_ep7"), "imagenet", 1, 16)
+
+
+def test_mopd_applies_its_published_per_dataset_setting(tmp_path):
+    cfg = _cfg(base2new_train(_scope("mopd", tmp_path), "caltech101", 1, 16))
+    assert (cfg.OPTIM.MAX_EPOCH, cfg.TRAINER.MOPD.TOP_K, cfg.TRAINER.MOPD.W) == (100, 3, 0.8)
+
+
+def test_num_shots_override_moves_the_run_folder_and_the_table_reads_it(tmp_path):
+    step = base2new_train(_scope("mopd", tmp_path, "DATASET.NUM_SHOTS", "4"), "synthetic", 1, 16)
+    assert step.shots == 4 and _cfg(step).DATASET.NUM_SHOTS == 4
+    assert f"{os.sep}shots_4{os.sep}" in step.path
+    os.makedirs(step.path)
+    assert [run.shots for run in find_runs(str(tmp_path / "out")).runs] == [4]
+
+
+@pytest.mark.parametrize("key, where", [("SEED", "SEED argument"), ("DATASET.NAME", "DATASET argument"),
+                                        ("DATASET.SUBSAMPLE_CLASSES", "base2new_train.sh trains on base"),
+                                        ("OUTPUT_DIR", "$OUTPUT")])
+def test_overrides_of_what_the_folder_encodes_are_refused_with_the_argument_to_use(key, where, tmp_path):
+    with pytest.raises(ValueError, match=f"{key} cannot be overridden here.*{re.escape(where)}"):
+        base2new_train(_scope("coop", tmp_path, key, "3"), "synthetic", 1, 16)
+
+
+def test_zero_shot_evaluates_instead_of_training(tmp_path):
+    scope = _scope("zsclip", tmp_path)
+    first, second = base2new_train(scope, "caltech101", 1, 16), base2new_test(scope, "caltech101", 1, 16)
+    assert (first.phase, first.trains, second.model_dir) == ("test_base", False, "")
+    assert "--eval-only" in first.train_py_args()
+    with pytest.raises(ValueError, match="few_shot needs a trained method"):
+        fewshot_train(scope, "caltech101", 1, 16)
+
+
+def test_transfer_protocols_share_one_imagenet_job_per_seed(tmp_path):
+    selection = Selection(("kgcoop", "zsclip"), ("cross_dataset", "domain_generalization", "few_shot"), (1, 2),
+                          str(tmp_path / "data"), str(tmp_path / "out"), shots=(16,))
+    jobs = plan_jobs(selection)
+    transfer = [job for job in jobs if job.protocol == "cross_dataset+domain_generalization"]
+    assert len(transfer) == 4  # 2 methods x 2 seeds
+    kgcoop = next(job for job in transfer if job.method == "kgcoop" and job.seed == 1)
+    assert kgcoop.dataset == TRANSFER_SOURCE and kgcoop.steps[0].trains
+    targets = [step.dataset for step in kgcoop.steps[1:]]
+    assert targets == list(PROTOCOL_DATASETS["cross_dataset"]) + list(PROTOCOL_DATASETS["domain_generalization"])
+    assert {step.model_dir for step in kgcoop.steps[1:]} == {kgcoop.steps[0].path}
+    few_shot = [job for job in jobs if job.protocol == "few_shot"]
+    assert {job.method for job in few_shot} == {"kgcoop"}  # zero-shot CLIP learns nothing
+    assert transfer_test(_scope("kgcoop", tmp_path), "cross_dataset", "dtd", 1, 16).model_dir == kgcoop.steps[0].path
+
+
+def test_few_shot_default_shot_counts_and_unknown_names(tmp_path):
+    selection = Selection(("coop",), ("few_shot",), (1,), "d", str(tmp_path), datasets=("dtd",))
+    assert [job.shots for job in plan_jobs(selection)] == list(FEW_SHOT_SHOTS)
+    with pytest.raises(ValueError, match="unknown method 'cop' \\(did you mean 'coop'\\?\\)"):
+        plan_jobs(Selection(("cop",), ("base2new",), (1,), "d", str(tmp_path)))
+    with pytest.raises(ValueError, match="unknown dataset 'caltech'.*caltech101"):
+        plan_jobs(Selection(("coop",), ("base2new",), (1,), "d", str(tmp_path), datasets=("caltech",)))
+
+
+def test_overrides_split_from_the_options():
+    argv = ["--methods", "coop", "mopd", "--seeds", "1", "MODEL.BACKBONE.NAME", "tiny", "OPTIM.MAX_EPOCH", "2"]
+    assert split_argv(argv) == (argv[:5], argv[5:])
+    assert split_argv(["--methods", "coop", "--", "USE_CUDA", "False"]) == (["--methods", "coop"], ["USE_CUDA", "False"])
+
+
+def test_an_evaluation_needs_its_models_training_to_have_finished(tmp_path):
+    scope = _scope("coop", tmp_path)
+    train_step, test_step = base2new_train(scope, "synthetic", 1, 16), base2new_test(scope, "synthetic", 1, 16)
+    os.makedirs(os.path.join(train_step.path, "prompt_learner"))
+    open(os.path.join(train_step.path, "prompt_learner", "model.pth.tar-3"), "w").close()  # a crashed run
+    with pytest.raises(FileNotFoundError, match="has not finished: run \\(or resume\\) the matching training"):
+        test_step.train_py_args()
+    assert test_step.train_py_args(planned=True)[-8:-4] == ["--model-dir", train_step.path, "--load-epoch", "LAST"]
+    open(os.path.join(train_step.path, "run_finished.json"), "w").close()
+    assert test_step.train_py_args()[-5] == "3"  # the last checkpoint
