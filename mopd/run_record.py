@@ -34,6 +34,8 @@ HARMLESS_KEYS = frozenset({
     "TRAIN.DETERMINISTIC",  # deterministic algorithms only: repeatability, not a different run
     "TEST.PER_CLASS_RESULT",  # extra printed results
     "TEST.COMPUTE_CMAT",  # extra saved confusion matrix
+    "TEST.FEATURE_CACHE.ENABLED",  # cached test-image features are bit for bit those computed anew
+    "TEST.FEATURE_CACHE.DIR",  # where they are cached
     "USE_CUDA",  # the device
     "VERBOSE",  # log detail
 })

@@ -36,6 +36,10 @@ def test_mopd_base2new_scripts_train_test_skip_finished_runs_and_tabulate(backen
     assert "Skip: a finished training run" in again.stdout
     assert "Skip: a finished evaluation" in run_script("mopd/base2new_test.sh", ["synthetic", "1", *FAST], backend, cwd, **env).stdout
     assert len(glob.glob(str(base_dir / "log.txt*"))) == 1  # nothing re-run, nothing overwritten
+    other = run_script("mopd/base2new_train.sh", ["synthetic", "1", *FAST, "OPTIM.LR", "0.01"], backend, cwd,
+                       check=False, **env)
+    assert other.returncode == 2 and "OPTIM.LR 0.002 -> 0.01" in other.stderr, other.stderr[-2000:]
+    assert len(glob.glob(str(base_dir / "log.txt*"))) == 1  # a run with other settings is refused, not skipped
 
     table = subprocess.run(
         [sys.executable, "-m", "mopd.results", str(tmp_path / "out")], cwd=REPO_ROOT, capture_output=True, text=True, check=True

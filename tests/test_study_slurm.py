@@ -81,8 +81,9 @@ def test_slurm_requeued_and_preempted_jobs_resume_from_their_checkpoints(data_ro
     out = str(tmp_path / "out")
     run_dirs = {seed: os.path.join(out, f"base2new/train_base/synthetic/shots_4/CoOp/vit_b16_ctxv1/seed{seed}")
                 for seed in (1, 2)}
+    # 300 epochs (about 20 s): long enough that both signals land mid-run on a fast machine too
     argv = study_argv("run", *SLURM_ARGS, "--methods", "coop", "--datasets", "synthetic", "--seeds", "1", "2",
-                      "--shots", "4", "--data", data_root, "--output", out, *STUDY_OVERRIDES, "OPTIM.MAX_EPOCH", "60")
+                      "--shots", "4", "--data", data_root, "--output", out, *STUDY_OVERRIDES, "OPTIM.MAX_EPOCH", "300")
     with subprocess.Popen(argv, cwd=REPO_ROOT, env=study_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as proc:
         wait_for(lambda: all(os.path.isfile(os.path.join(d, "prompt_learner", "model.pth.tar-3"))
@@ -104,7 +105,7 @@ def test_slurm_requeued_and_preempted_jobs_resume_from_their_checkpoints(data_ro
             assert "Elapsed:" not in f.read()  # the first attempt stopped before its end
         with open(resumed) as f:
             text = f.read()
-        assert "(will resume training)" in text and "epoch [1/60]" not in text and "epoch [60/60]" in text
+        assert "(will resume training)" in text and "epoch [1/300]" not in text and "epoch [300/300]" in text
     with open(records(out)[os.path.relpath(run_dirs[2], out)]["log"]) as f:
         log = f.read()
     assert "this job is preempted" in log and "Calling checkpoint method" in log  # submitit's requeue

@@ -12,8 +12,8 @@ logger = logging.getLogger(__name__)
 
 def run_step(step: Step) -> TrainResult:
     """Run `step` with train.py in this process, or say that its finished run is there and skip it."""
-    kind = "training run" if step.trains else "evaluation"
     if step.finished():
+        kind = "training run" if step.trains else "evaluation"
         logger.info("Skip: a finished %s is in %s", kind, step.path)
         return TrainResult(0)
     try:

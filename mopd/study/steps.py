@@ -12,11 +12,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from mopd.feature_cache.split_features import FOLDER_NAME as FEATURE_CACHE_FOLDER
 from mopd.results.layout import run_path
 from mopd.results.logs import read_run_log
 from mopd.run_state import FINISHED_MARKER
 from mopd.study.overrides import effective_shots
 from mopd.study.settings import TRANSFER_SOURCE, Method, dataset_config
+from mopd.study.train_process import finished_with_these_settings
 
 _CHECKPOINT = re.compile(r"model\.pth\.tar-(\d+)$")
 
@@ -57,8 +59,10 @@ class Step:
                         self.seed)
 
     def finished(self) -> bool:
-        """Whether a previous run of this step ended (see `run_finished`)."""
-        return run_finished(self.path, self.trains)
+        """Whether a previous run of this step ended (see `run_finished`): a training, with this step's settings."""
+        if not run_finished(self.path, self.trains):
+            return False
+        return not self.trains or finished_with_these_settings(self.train_py_args())
 
     def train_py_args(self, planned: bool = False) -> list[str]:
         """The train.py command line of this step; an evaluation loads the last checkpoint of its model.
@@ -80,7 +84,8 @@ class Step:
                                             "resume) the matching training script first")
                 epoch = str(last_checkpoint_epoch(self.model_dir)) if trained else "LAST"
                 args += ["--model-dir", self.model_dir, "--load-epoch", epoch]
-        return args + list(self.opts)
+        # the jobs of one study share one evaluation feature cache, under its output root
+        return args + ["TEST.FEATURE_CACHE.DIR", os.path.join(self.output, FEATURE_CACHE_FOLDER), *self.opts]
 
 
 def run_finished(run_dir: str, trains: bool) -> bool:

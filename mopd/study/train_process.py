@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, Any
 
+from mopd.run_folder import check_run_folder
 from mopd.study.settings import REPO_ROOT
 
 USER_ERROR_EXIT = 2  # train.py's exit status for a mistake it explained in one `error:` line
@@ -135,3 +136,17 @@ def run_train(args: Sequence[str]) -> TrainResult:
             traceback.print_exc()
             return TrainResult(1, "".join(traceback.format_exception_only(err)).strip().splitlines()[-1])
     return TrainResult(0)
+
+
+def finished_with_these_settings(args: Sequence[str]) -> bool:
+    """Whether the training of train.py `args` finished in its folder with the same defining settings.
+
+    A folder trained with other settings does not count as done: the study runs the step, and
+    train.py stops it with the differing keys named.
+    """
+    train = _load_train()
+    try:
+        cfg = train.build_cfg(train.parse_args(list(args)))
+        return check_run_folder(cfg.OUTPUT_DIR, cfg).state == "finished"
+    except (ValueError, KeyError, OSError):  # settings that differ, or that train.py would refuse
+        return False
