@@ -83,6 +83,24 @@ def test_path_state_dict_takes_precedence_over_the_seed(tmp_path, tiny):
     assert not _same_weights(loaded, tiny)
 
 
+def test_a_weights_file_is_read_once_per_process_until_it_changes(tmp_path, tiny, monkeypatch):
+    """A study job trains and evaluates in one process: the weights come from disk once."""
+    reads = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: reads.append(a[0]) or real_load(*a, **k))
+    file = tmp_path / "weights.pt"
+    torch.save(tiny.state_dict(), file)
+    first, second = load_clip(TINY, path=str(file)), load_clip(TINY, path=str(file))
+    assert len(reads) == 1
+    assert _same_weights(first, tiny) and _same_weights(second, tiny)
+    assert first.visual.conv1.weight.data_ptr() != second.visual.conv1.weight.data_ptr()  # two models
+    other = load_clip(TINY, seed=3)
+    torch.save(other.state_dict(), file)
+    os.utime(file, ns=(0, os.stat(file).st_mtime_ns + 1))  # a new file, even within the clock's resolution
+    assert _same_weights(load_clip(TINY, path=str(file)), other)
+    assert len(reads) == 2
+
+
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::FutureWarning")
 def test_path_jit_archive_is_read_through_its_state_dict(tmp_path):
     model = load_clip(TINY, seed=5)

@@ -160,9 +160,25 @@ def _sha256_in_url(url: str) -> str:
 def _build_from_file(file: str, backbone: Backbone, fix: str) -> CLIP:
     logger.info("Loading CLIP %s weights from %s", backbone.name, file)
     with torch.random.fork_rng(devices=[]):  # build_model initialises randomly before loading: keep the seed
-        model = build_model(dict(_read_state_dict(file, fix)))
+        model = build_model(dict(_read_state_dict_once(file, fix)))  # build_model deletes keys: a copy
     _check_architecture(model, backbone, file)
     return model
+
+
+# The last weights file read, by (path, size, mtime): a study job's training and evaluations, run in
+# one process, read the weights from disk once. One entry bounds the memory to one CLIP.
+_last_read: dict[tuple[str, int, int], Mapping[str, torch.Tensor]] = {}
+
+
+def _read_state_dict_once(file: str, fix: str) -> Mapping[str, torch.Tensor]:
+    """`_read_state_dict`, remembered for the file as it is now (a changed file is read again)."""
+    stat = os.stat(file)
+    key = (os.path.realpath(file), stat.st_size, stat.st_mtime_ns)
+    if key not in _last_read:
+        state_dict = _read_state_dict(file, fix)
+        _last_read.clear()
+        _last_read[key] = state_dict
+    return _last_read[key]
 
 
 def _is_jit_archive(file: str) -> bool:
