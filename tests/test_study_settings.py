@@ -139,6 +139,19 @@ def test_an_evaluation_needs_its_models_training_to_have_finished(tmp_path):
     open(os.path.join(train_step.path, "prompt_learner", "model.pth.tar-3"), "w").close()  # a crashed run
     with pytest.raises(FileNotFoundError, match="has not finished: run \\(or resume\\) the matching training"):
         test_step.train_py_args()
-    assert test_step.train_py_args(planned=True)[-8:-4] == ["--model-dir", train_step.path, "--load-epoch", "LAST"]
+    planned = test_step.train_py_args(planned=True)
+    at = planned.index("--model-dir")
+    assert planned[at:at + 4] == ["--model-dir", train_step.path, "--load-epoch", "LAST"]
     open(os.path.join(train_step.path, "run_finished.json"), "w").close()
-    assert test_step.train_py_args()[-5] == "3"  # the last checkpoint
+    args = test_step.train_py_args()
+    assert args[args.index("--load-epoch") + 1] == "3"  # the last checkpoint
+
+
+def test_every_step_of_a_study_shares_the_feature_cache_under_its_output_root_unless_overridden(tmp_path):
+    steps = (base2new_train(_scope("coop", tmp_path), "synthetic", 1, 16),
+             base2new_train(_scope("mopd", tmp_path), "caltech101", 2, 16))
+    for step in steps:
+        args = step.train_py_args()
+        assert args[args.index("TEST.FEATURE_CACHE.DIR") + 1] == str(tmp_path / "out" / "feature_cache")
+    moved = base2new_train(_scope("coop", tmp_path, "TEST.FEATURE_CACHE.DIR", "/elsewhere"), "synthetic", 1, 16)
+    assert moved.train_py_args()[-2:] == ["TEST.FEATURE_CACHE.DIR", "/elsewhere"]  # the user's override comes last

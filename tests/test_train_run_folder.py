@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from e2e import BACKENDS, REPO_ROOT, _env, run_train
-from test_reliability import _accuracy_lines, _args, _fails, _final_checkpoint, _snapshot
+from e2e import BACKENDS, REPO_ROOT, _env, run_train, snapshot
+from test_reliability import _accuracy_lines, _args, _fails, _final_checkpoint
 
 _DEADLINE_S = 300  # upper bound for a subprocess to reach a point it reaches in seconds
 
@@ -79,14 +79,14 @@ def test_other_defining_settings_are_refused_naming_the_key_and_nothing_changes(
 ):
     backend, run = finished
     out = run if marker == "finished" else _copy(run, tmp_path, "run_finished.json")
-    before = _snapshot(out)
+    before = snapshot(out)
     proc = run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "2", key, value), backend, str(tmp_path), check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     error = proc.stderr.strip().splitlines()[-1]
     what = "the finished run" if marker == "finished" else "the run"
     assert error.startswith(f"error: {what} in {out} was trained with other settings: {shown}."), error
     assert "another --output-dir" in error and "--allow-settings-change" in error
-    assert _snapshot(out) == before
+    assert snapshot(out) == before
 
 
 def test_harmless_settings_and_another_folder_path_resume_to_the_same_result(finished, data_root, tmp_path):
@@ -100,10 +100,10 @@ def test_harmless_settings_and_another_folder_path_resume_to_the_same_result(fin
 
 def test_finished_run_with_harmless_changes_is_skipped_writing_nothing(finished, data_root, tmp_path):
     backend, out = finished
-    before = _snapshot(out)
+    before = snapshot(out)
     again = run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "2", "TRAIN.PRINT_FREQ", "3"), backend, str(tmp_path))
     assert f"A finished run is already in {out}; nothing to do" in again.stdout
-    assert _snapshot(out) == before
+    assert snapshot(out) == before
 
 
 def test_allowed_settings_change_resumes_and_is_recorded(finished, data_root, tmp_path):
@@ -135,10 +135,10 @@ def test_folder_written_before_run_records_resumes_with_one_warning(finished, da
 @pytest.mark.parametrize("key", ["OPTIM.MAX_EPOCH", "DATALOADER.TRAIN_X.BATCH_SIZE", "DATALOADER.TEST.BATCH_SIZE"])
 def test_run_length_and_batch_sizes_below_one_are_refused_naming_the_key(key, finished, data_root, tmp_path):
     _, run = finished
-    before = _snapshot(run)
+    before = snapshot(run)
     _fails(_args(data_root, str(tmp_path / "new"), key, "0"), str(tmp_path), f"{key}=0 must be >= 1")
     _fails(_args(data_root, run, key, "0"), str(tmp_path), f"{key}=0 must be >= 1")
-    assert not (tmp_path / "new").exists() and _snapshot(run) == before
+    assert not (tmp_path / "new").exists() and snapshot(run) == before
 
 
 def test_run_into_a_held_folder_stops_at_once_and_writes_nothing(finished, data_root, tmp_path):
@@ -148,13 +148,13 @@ def test_run_into_a_held_folder_stops_at_once_and_writes_nothing(finished, data_
     out = str(tmp_path / "held")
     busy = f"error: another run (pid {os.getpid()}) is using {out}; "
     with lock_output_dir(out):
-        before = _snapshot(out)
+        before = snapshot(out)
         train = _fails(_args(data_root, out, "OPTIM.MAX_EPOCH", "2"), str(tmp_path))
         evaluation = _fails(
             _args(data_root, out, flags=("--eval-only", "--model-dir", run, "--load-epoch", "2")), str(tmp_path)
         )
         assert train.startswith(busy) and evaluation.startswith(busy)
-        assert _snapshot(out) == before == {"run.lock": before["run.lock"]}
+        assert snapshot(out) == before == {"run.lock": before["run.lock"]}
 
 
 def test_two_runs_started_together_one_trains_and_after_a_kill_a_new_run_resumes(data_root, tmp_path):
