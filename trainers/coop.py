@@ -31,7 +31,7 @@ from mopd.prompts.prompt_learner import PromptLearner
 from mopd.prompts.prompted_clip import PromptedCLIP, PromptedOutput
 from mopd.prompts.templates import hand_crafted_template
 from mopd.run_record import write_run_record
-from mopd.run_state import RunningMeans, epoch_seed, read_finished_marker, write_finished_marker
+from mopd.run_state import RunningMeans, epoch_seed, write_finished_marker
 
 logger = logging.getLogger(__name__)
 
@@ -108,14 +108,6 @@ class CoOp(TrainerX):
         logger.info("Hand-crafted template: %r", template)
         with torch.no_grad(), self.precision.autocast():
             return encode_class_prompts(text_encoder, [template], self.dm.dataset.classnames)[0]
-
-    def train(self) -> None:
-        """Train, unless a run of as many epochs finished in OUTPUT_DIR (then say so and do nothing)."""
-        marker = read_finished_marker(self.output_dir)
-        if marker is not None and marker["epochs"] == self.max_epoch:
-            logger.info("A finished run is already in %s (%s); nothing to do", self.output_dir, marker)
-            return
-        super().train()
 
     def before_train(self) -> None:
         super().before_train()
