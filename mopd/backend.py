@@ -15,6 +15,7 @@ under Dassl, `TrainerX` here is Dassl's TrainerX with `mopd.engine.CheckpointMix
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 
 from mopd.engine.checkpoint import load_checkpoint, load_pretrained_weights, save_checkpoint
@@ -59,6 +60,10 @@ if BACKEND == "dassl":
             "`pip install wilds==1.2.2` beside it; or set MOPD_BACKEND=builtin to use the "
             "built-in runtime."
         ) from err
+
+    # Dassl's WILDS datasets call logging.disable(WARNING) on import, which would silence every INFO
+    # record of this repository (and of whoever imports it): undo it, once, here.
+    logging.disable(logging.NOTSET)
 
     from mopd.engine import CheckpointMixin
 

@@ -152,7 +152,6 @@ def _registry_names(registry: object) -> Iterable[str]:
 
 def configure_logging() -> None:
     """Route `logging` records through stdout (teed to log.txt) unless the backend's logger already does."""
-    logging.disable(logging.NOTSET)  # a dependency of Dassl calls logging.disable(WARNING) on import
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     if root.handlers:  # the built-in setup_logger installs its own stdout handler

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from mopd.data.catalog import dataset_names
 
@@ -38,7 +37,6 @@ def run(args: argparse.Namespace) -> int:
     """Fill the cache or show its status (`mopd.feature_cache.fill.run`); the exit code."""
     from mopd.feature_cache import fill
 
-    logging.disable(logging.NOTSET)  # a dependency of Dassl, imported with the backend, disables INFO records
     # argparse hands everything after DATASET to the overrides: take the options back out of them.
     options = argparse.ArgumentParser(prog="cache-features", add_help=False)
     _add_options(options, default_root=args.root)
