@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from functools import cached_property
 
 import torch
 from torch import nn
@@ -18,13 +17,8 @@ from mopd.backend import (
 )
 from mopd.clip.loading import build_clip
 from mopd.config_checks import check_coop_cfg
-from mopd.feature_cache.evaluation import evaluate_features, evaluation_loader
-from mopd.feature_cache.split_features import (
-    EvalFeatureCache,
-    build_eval_feature_cache,
-    check_feature_cache_dir,
-    encode_images,
-)
+from mopd.feature_cache.split_features import check_feature_cache_dir
+from mopd.feature_cache.trainer_mixin import CachedEvaluationMixin
 from mopd.methods.class_text_features import encode_class_prompts
 from mopd.precision import NonFiniteGuard, PrecisionPolicy
 from mopd.prompts.prompt_learner import PromptLearner
@@ -39,7 +33,7 @@ _CLASS_NAME_BUFFERS = ("token_prefix", "token_suffix", "token_midfix")
 
 
 @TRAINER_REGISTRY.register()
-class CoOp(TrainerX):
+class CoOp(CachedEvaluationMixin, TrainerX):
     """CoOp: learnable context for CLIP's text prompt.
 
     Zhou et al., "Learning to Prompt for Vision-Language Models", IJCV 2022, arXiv:2109.01134.
@@ -69,8 +63,6 @@ class CoOp(TrainerX):
         self.optim = build_optimizer(self.model.prompt_learner, cfg.OPTIM)
         self.sched = build_lr_scheduler(self.optim, cfg.OPTIM)
         self.register_model("prompt_learner", self.model.prompt_learner, self.optim, self.sched)
-        self._eval_text_features: torch.Tensor | None = None
-        self._last_test_result: float | None = None
         self.nonfinite_guard = NonFiniteGuard(cfg.TRAINER.COOP.MAX_NONFINITE_STEPS)
 
     def build_clip_in_precision(self) -> nn.Module:
@@ -194,49 +186,3 @@ class CoOp(TrainerX):
         if stale:
             logger.info("Ignoring class-name buffers %s of %s (rebuilt for the current classes)", stale, name)
         return {key: value for key, value in state_dict.items() if key not in _CLASS_NAME_BUFFERS}
-
-    @torch.no_grad()
-    def test(self, split: str | None = None) -> float:
-        """Evaluate with the class prompts encoded once for the whole run, not once per batch.
-
-        With TEST.FEATURE_CACHE.ENABLED the images' features come from the evaluation feature cache
-        (encoded and stored on a miss); otherwise Dassl's loop encodes every image.
-        """
-        self.set_model_mode("eval")
-        with self.precision.autocast():
-            self._eval_text_features = self.model.encode_classes()
-        try:
-            evaluate = self.test_from_features if self.cfg.TEST.FEATURE_CACHE.ENABLED else super().test
-            self._last_test_result = evaluate(split)
-            return self._last_test_result
-        finally:
-            self._eval_text_features = None
-
-    def test_from_features(self, split: str | None = None) -> float:
-        """Dassl's `test` on the split's cached image features: one product with the class features per batch."""
-        split, loader = evaluation_loader(split or self.cfg.TEST.SPLIT, self.val_loader, self.test_loader)
-        logger.info("Evaluate on the *%s* set", split)
-        features, labels = self.eval_feature_cache.split_features(split, loader, self.encode_test_images)
-        results = evaluate_features(features.to(self.device), labels.to(self.device), loader.batch_size,
-                                    self.classify_features, self.evaluator)
-        for name, value in results.items():
-            self.write_scalar(f"{split}/{name}", value, self.epoch)
-        return list(results.values())[0]
-
-    @cached_property
-    def eval_feature_cache(self) -> EvalFeatureCache:
-        """The run's evaluation features, keyed by its frozen image encoder, precision and device."""
-        return build_eval_feature_cache(self.cfg, self.model.image_encoder, self.precision, self.device)
-
-    def encode_test_images(self, images: torch.Tensor) -> torch.Tensor:
-        """Normalised (B, D) features of a batch of test images, under the run's precision."""
-        return encode_images(self.model, self.precision, images)
-
-    def classify_features(self, image_features: torch.Tensor) -> torch.Tensor:
-        """Logits (B, C) of a batch of test image features, encoded now or read from the feature cache."""
-        with self.precision.autocast():
-            return self.model.classify(image_features, self._eval_text_features).logits.float()
-
-    def model_inference(self, image: torch.Tensor) -> torch.Tensor:
-        """Logits of a test batch without the cache: its features, then the product with the class features."""
-        return self.classify_features(self.encode_test_images(image))

@@ -21,7 +21,6 @@ class ZeroshotCLIP(CoOp):
         clip_model = self.build_clip_in_precision().to(self.device)
         text_features = self.encode_hand_crafted_classes(TextEncoder(clip_model))
         self.model = HandCraftedCLIP(clip_model, text_features)
-        self._eval_text_features = None
 
     def train(self) -> None:
         """Nothing is learned: evaluate directly."""
