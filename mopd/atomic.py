@@ -45,11 +45,12 @@ def lock_path(path: str) -> str:
 
 
 @contextlib.contextmanager
-def file_lock(path: str) -> Iterator[None]:
+def file_lock(path: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold an exclusive lock for `path` while the block runs (blocking until it is free).
 
     The lock is `fcntl.flock` on `lock_path(path)`, so the kernel releases it when the holder
-    exits, however it ends (a killed job never leaves a stale lock behind).
+    exits, however it ends (a killed job never leaves a stale lock behind). `on_wait` is called
+    once when another process holds the lock, before waiting for it.
     """
     lock_file = lock_path(path)
     os.makedirs(os.path.dirname(lock_file), exist_ok=True)
@@ -60,7 +61,12 @@ def file_lock(path: str) -> Iterator[None]:
             raise
         fd = os.open(lock_file, os.O_RDONLY)  # another user's lock file: a read-only descriptor locks it too
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing the only descriptor of this open file releases the lock

@@ -20,7 +20,8 @@ from mopd.engine.transforms import build_transform
 from mopd.feature_cache.file_format import DamagedFeatureFile, read_feature_file, write_feature_file
 from mopd.feature_cache.key import FeatureKey
 from mopd.feature_cache.split_features import build_eval_feature_cache, check_feature_cache_dir
-from mopd.feature_cache.store import LOCK_SUFFIX, FeatureStore
+from mopd.atomic import lock_path
+from mopd.feature_cache.store import FeatureStore
 from mopd.precision import PrecisionPolicy
 
 CPU = torch.device("cpu")
@@ -136,7 +137,7 @@ def _wait_for(condition, what: str) -> None:
 def test_concurrent_jobs_compute_a_key_once_and_the_second_reads_the_first_ones_file(tmp_path):
     root, gate = str(tmp_path / "cache"), str(tmp_path)
     key = _key()
-    lock = FeatureStore(root).path_of(key) + LOCK_SUFFIX
+    lock = lock_path(FeatureStore(root).path_of(key))
     context = multiprocessing.get_context("fork")
     first = context.Process(target=_fill_in_child, args=(root, key.as_dict(), gate, "first"))
     first.start()

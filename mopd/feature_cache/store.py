@@ -1,16 +1,15 @@
 """The on-disk store of evaluation features: one `.feat` file per key, shared safely by concurrent jobs."""
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from mopd.atomic import file_lock
 from mopd.feature_cache.file_format import (
     DamagedFeatureFile,
     read_feature_file,
@@ -22,7 +21,6 @@ from mopd.feature_cache.key import FeatureKey
 logger = logging.getLogger(__name__)
 
 FEATURE_SUFFIX = ".feat"
-LOCK_SUFFIX = ".lock"
 
 
 @dataclass(frozen=True)
@@ -39,9 +37,10 @@ class FeatureStore:
     """Feature files under `root`, written once and read by every job that needs the same features.
 
     A file appears whole (written under a temporary name, then renamed), so readers take no lock. A
-    job that misses takes an exclusive `flock` on the sidecar `<file>.lock`, looks again and only
-    then computes and writes: concurrent jobs of a study encode a split once, the others wait and
-    read. The kernel releases the lock when its holder ends, a crash included.
+    job that misses takes the file's lock (`mopd.atomic.file_lock`: an exclusive `flock` on the
+    sidecar `.<file>.lock`), looks again and only then computes and writes: concurrent jobs of a
+    study encode a split once, the others wait and read. The kernel releases the lock when its
+    holder ends, a crash included.
     """
 
     def __init__(self, root: str) -> None:
@@ -76,7 +75,7 @@ class FeatureStore:
         if features is not None:
             return features, True
         path = self.path_of(key)
-        with self._writer_lock(path):
+        with file_lock(path, on_wait=lambda: logger.info("Another job is computing %s; waiting for it", path)):
             features = self.load(key)
             if features is not None:
                 return features, True
@@ -86,20 +85,6 @@ class FeatureStore:
             except OSError as err:
                 logger.warning("Could not write the feature cache file %s (%s); evaluating without it", path, err)
         return features, False
-
-    @contextlib.contextmanager
-    def _writer_lock(self, path: str) -> Iterator[None]:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + LOCK_SUFFIX, "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                logger.info("Another job is computing %s; waiting for it", path)
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def entries(self) -> list[StoredEntry]:
         """Every feature file under the root, with its header or what is wrong with it, sorted by path."""

@@ -8,13 +8,12 @@ job) and `logs/` (the executors' per-job logs).
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from mopd.atomic import file_lock
 from mopd.data.io import read_json, write_json_atomic
 from mopd.study.jobs import Job
 
@@ -96,14 +95,6 @@ class PlannedJob:
         return cls(job.id, job.method, job.protocol, job.dataset, job.shots, job.seed, steps)
 
 
-@contextlib.contextmanager
-def _locked(output: str) -> Iterator[None]:
-    os.makedirs(study_dir(output), exist_ok=True)
-    with open(os.path.join(study_dir(output), ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def _study_file(output: str) -> str:
     return os.path.join(study_dir(output), "study.json")
 
@@ -120,7 +111,7 @@ def read_study(output: str) -> tuple[list[PlannedJob], int]:
 
 def add_to_study(output: str, jobs: Sequence[Job], parallelism: int) -> None:
     """Merge `jobs` into study.json (a job planned again replaces its entry) and record the parallelism."""
-    with _locked(output):
+    with file_lock(_study_file(output)):
         known, _ = read_study(output)
         merged = {job.id: job for job in known}
         merged.update((job.id, PlannedJob.of(job)) for job in jobs)
