@@ -17,11 +17,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
-from mopd.cli_errors import check_output_dir, exit_on_interrupt, exit_on_user_error  # noqa: E402
-from mopd.config_checks import check_epochs_and_batches  # noqa: E402
-from mopd.run_folder import ALLOW_FLAG, RunFolder, check_run_folder  # noqa: E402
-from mopd.run_lock import lock_output_dir  # noqa: E402
-from mopd.run_record import describe_changes  # noqa: E402
+from mopd.cli.errors import check_output_dir, exit_on_interrupt, exit_on_user_error  # noqa: E402
+from mopd.config.checks import check_epochs_and_batches  # noqa: E402
+from mopd.runs.folder import ALLOW_FLAG, RunFolder, check_run_folder  # noqa: E402
+from mopd.runs.lock import lock_output_dir  # noqa: E402
+from mopd.runs.record import describe_changes  # noqa: E402
 
 with exit_on_user_error():  # importing the backend fails on a MOPD_BACKEND that cannot be had
     import datasets  # noqa: E402,F401  (registers every dataset)
@@ -34,7 +34,7 @@ with exit_on_user_error():  # importing the backend fails on a MOPD_BACKEND that
         set_random_seed,
         setup_logger,
     )
-    from mopd.cli_config import build_cfg, check_registered, configure_logging  # noqa: E402
+    from mopd.cli.config import build_cfg, check_registered, configure_logging  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

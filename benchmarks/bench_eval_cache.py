@@ -28,7 +28,7 @@ import torch  # noqa: E402
 import datasets  # noqa: E402,F401
 import trainers  # noqa: E402,F401
 from mopd.backend import build_trainer, set_random_seed  # noqa: E402
-from mopd.config import get_cfg  # noqa: E402
+from mopd.config.defaults import get_cfg  # noqa: E402
 from mopd.data.synthetic import generate_synthetic_dataset  # noqa: E402
 from mopd.feature_cache.key import module_weights_digest  # noqa: E402
 

@@ -23,7 +23,7 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 import datasets  # noqa: E402,F401  (registers the synthetic dataset)
-from mopd.config import get_cfg  # noqa: E402
+from mopd.config.defaults import get_cfg  # noqa: E402
 from mopd.data.synthetic import generate_synthetic_dataset  # noqa: E402
 from mopd.engine.data_manager import DataManager  # noqa: E402
 

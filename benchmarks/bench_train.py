@@ -32,7 +32,7 @@ from torch import nn
 
 from measure import Elapsed, stopwatch
 from mopd.clip.loading import load_clip
-from mopd.precision import PrecisionPolicy
+from mopd.clip.precision import PrecisionPolicy
 from setups import METHODS, PATHS
 from worker import Job, device_copy, run_job, worker_entry
 

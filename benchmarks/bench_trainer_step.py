@@ -21,9 +21,9 @@ import torch  # noqa: E402
 
 import datasets  # noqa: E402,F401
 import trainers  # noqa: E402,F401
-from mopd.atomic import atomic_path  # noqa: E402
+from mopd.files.atomic import atomic_path  # noqa: E402
 from mopd.backend import build_trainer  # noqa: E402
-from mopd.config import get_cfg  # noqa: E402
+from mopd.config.defaults import get_cfg  # noqa: E402
 from mopd.data.synthetic import generate_synthetic_dataset  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -24,7 +24,7 @@ from mopd.methods.gate import PromptGate
 from mopd.methods.kgcoop_loss import kgcoop_loss, kgcoop_objective
 from mopd.methods.mopd_loss import mopd_loss_terms, mopd_total_loss
 from mopd.methods.teacher_bank import TeacherBank
-from mopd.precision import PrecisionPolicy
+from mopd.clip.precision import PrecisionPolicy
 from mopd.prompts.cocoop_prompt_learner import CoCoOpPromptLearner
 from mopd.prompts.pools import load_teacher_pool
 from mopd.prompts.prompt_learner import PromptLearner

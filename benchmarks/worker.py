@@ -13,7 +13,7 @@ from torch import nn
 
 from classnames import benchmark_classnames
 from measure import PeakMemory, count_text_tokens, stopwatch
-from mopd.precision import PrecisionPolicy
+from mopd.clip.precision import PrecisionPolicy
 from setups import MethodSettings, MethodSetup, TokenFigures, build_setup, evaluate, train_step, training_prompt_tokens
 
 

@@ -4,7 +4,7 @@ import os
 from mopd.backend import DATASET_REGISTRY, Datum
 from mopd.data.annotations import load_mat
 from mopd.data.class_splits import split_per_class
-from mopd.data.io import read_json
+from mopd.files.io import read_json
 from mopd.data.readers import SplitFileReader
 from mopd.data.splits import SplitTriple
 

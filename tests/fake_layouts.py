@@ -25,7 +25,7 @@ from PIL import Image
 
 import datasets  # noqa: F401  (registers the readers)
 from mopd.backend import DATASET_REGISTRY, Datum
-from mopd.config import get_cfg
+from mopd.config.defaults import get_cfg
 from mopd.data.imagenet_classes import IMAGENET_A_WNIDS, IMAGENET_R_WNIDS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ import datasets  # noqa: E402,F401  (registers the datasets)
 import trainers  # noqa: E402,F401  (registers the trainers)
 from e2e import TINY, config  # noqa: E402
 from mopd.backend import BACKEND, TRAINER_REGISTRY, build_trainer, set_random_seed  # noqa: E402
-from mopd.config import get_cfg  # noqa: E402
+from mopd.config.defaults import get_cfg  # noqa: E402
 from test_train_e2e import TRAINER_CONFIGS  # noqa: E402
 
 CONFIGS = {**TRAINER_CONFIGS, "ZeroshotCLIP": ("CoOp", "vit_b16.yaml")}

@@ -9,7 +9,7 @@ import time
 from e2e import REPO_ROOT, TINY
 from mopd.results.logs import read_run_log
 from mopd.study.state import read_study, record_path
-from mopd.data.io import read_json
+from mopd.files.io import read_json
 
 # Tiny CLIP, 4 shots, 2 epochs: seconds per job on 2 CPU cores.
 STUDY_OVERRIDES = [*TINY, "OPTIM.MAX_EPOCH", "2", "DATALOADER.TRAIN_X.BATCH_SIZE", "4"]

@@ -11,7 +11,7 @@ from clip import clip as openai_clip
 from mopd.clip import backbones
 from mopd.clip.backbones import BACKBONES, TINY, Backbone
 from mopd.clip.loading import architecture_of, build_clip, load_clip
-from mopd.data import download
+from mopd.files import download
 
 
 def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:

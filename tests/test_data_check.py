@@ -4,7 +4,7 @@ import os
 import pytest
 
 from mopd.data import catalog
-from mopd.data.__main__ import main
+from mopd.cli.data import main
 from mopd.data.check import check_dataset, ensure_ready, format_report
 
 # The on-disk layouts of CoOp's DATASETS.md (a trailing "/" is a folder, given one file inside here).

@@ -17,11 +17,10 @@ import gdown
 import pytest
 
 from mopd.data import catalog
-from mopd.data.__main__ import main
+from mopd.cli.data import main
 from mopd.data.check import check_dataset
-from mopd.data.download import (
-    ChecksumError, Transfer, download_url, extract_archive, prepare_dataset, verify_file,
-)
+from mopd.data.prepare import extract_archive, prepare_dataset
+from mopd.files.download import ChecksumError, Transfer, download_url, verify_file
 
 FAST = Transfer(retries=0, retry_wait=0.0, timeout=5.0)
 
@@ -394,10 +393,16 @@ def test_partial_file_of_the_catalog_size_is_verified_without_a_request(server, 
     assert (tmp_path / "f.bin").read_bytes() == data
 
 
-def test_http_error_says_the_status_and_how_to_override_the_url(server, tmp_path):
-    with pytest.raises(ConnectionError, match=r"HTTP 404.*--url NAME=URL"):
-        download_url(f"{server.base_url}/gone.tgz", str(tmp_path / "gone.tgz"), retries=0, timeout=5.0)
+def test_http_error_says_the_status_and_the_callers_hint(server, tmp_path):
+    with pytest.raises(ConnectionError, match=r"HTTP 404.*; use a copy"):
+        download_url(f"{server.base_url}/gone.tgz", str(tmp_path / "gone.tgz"), retries=0, timeout=5.0, hint="use a copy")
     assert not (tmp_path / "gone.tgz").exists()
+
+
+def test_prepare_names_its_url_override_when_a_file_is_gone(server, monkeypatch, tmp_path):
+    _no_gdrive(monkeypatch)
+    with pytest.raises(ConnectionError, match=r"HTTP 404.*--url NAME=URL"):
+        prepare_dataset(str(tmp_path), "caltech101", mirror=f"{server.base_url}/empty", transfer=FAST)
 
 
 # ---------------------------------------------------------------- verification

@@ -13,16 +13,16 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from mopd.config import get_cfg
+from mopd.config.defaults import get_cfg
 from mopd.engine.data_manager import build_data_loader
 from mopd.engine.datasets import Datum
 from mopd.engine.transforms import build_transform
 from mopd.feature_cache.file_format import DamagedFeatureFile, read_feature_file, write_feature_file
 from mopd.feature_cache.key import FeatureKey
 from mopd.feature_cache.split_features import build_eval_feature_cache, check_feature_cache_dir
-from mopd.atomic import lock_path
+from mopd.files.atomic import lock_path
 from mopd.feature_cache.store import FeatureStore
-from mopd.precision import PrecisionPolicy
+from mopd.clip.precision import PrecisionPolicy
 
 CPU = torch.device("cpu")
 

@@ -15,8 +15,8 @@ import trainers  # noqa: F401  (registers the trainers)
 from e2e import BACKENDS, TINY, config, run_train
 from mopd.backend import build_trainer
 from mopd.clip.loading import load_clip
-from mopd.config import get_cfg
-from mopd.data.__main__ import main as data_main
+from mopd.config.defaults import get_cfg
+from mopd.cli.data import main as data_main
 from mopd.feature_cache.file_format import read_feature_file
 from mopd.feature_cache.store import FeatureStore
 

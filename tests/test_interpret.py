@@ -10,7 +10,9 @@ from e2e import TINY, config, run_train
 from mopd.clip.backbones import TINY as TINY_NAME
 from mopd.clip.loading import load_clip
 from mopd.engine.checkpoint import save_checkpoint
-from mopd.interpret import interpret, main, nearest_tokens, recorded_backbone, resolve_checkpoint
+from mopd.interpret.checkpoints import recorded_backbone, resolve_checkpoint
+from mopd.interpret.cli import main
+from mopd.interpret.nearest import interpret, nearest_tokens
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from mopd.config import get_cfg
+from mopd.config.defaults import get_cfg
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

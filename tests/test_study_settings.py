@@ -8,7 +8,7 @@ import re
 import pytest
 
 import train
-from mopd.cli_config import build_cfg
+from mopd.cli.config import build_cfg
 from mopd.results.layout import find_runs
 from mopd.study.cli import split_argv
 from mopd.study.jobs import Selection, plan_jobs

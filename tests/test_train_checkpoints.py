@@ -11,7 +11,7 @@ import torch
 from dassl_like import save_dassl_checkpoint
 from e2e import BACKENDS, TINY, accuracy, config, run_train, snapshot
 from mopd.clip.backbones import get_backbone
-from mopd.run_lock import LOCK_FILE
+from mopd.runs.lock import LOCK_FILE
 
 CONFIGS = {
     "CoOp": config("trainers", "CoOp", "vit_b16_ep50_ctxv1.yaml"),

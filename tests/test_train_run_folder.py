@@ -142,7 +142,7 @@ def test_run_length_and_batch_sizes_below_one_are_refused_naming_the_key(key, fi
 
 
 def test_run_into_a_held_folder_stops_at_once_and_writes_nothing(finished, data_root, tmp_path):
-    from mopd.run_lock import lock_output_dir
+    from mopd.runs.lock import lock_output_dir
 
     _, run = finished
     out = str(tmp_path / "held")

@@ -11,7 +11,7 @@ import datasets  # noqa: F401  (registers the datasets)
 import trainers  # noqa: F401  (registers the trainers)
 from e2e import TINY, config
 from mopd.backend import build_trainer
-from mopd.config import get_cfg
+from mopd.config.defaults import get_cfg
 from mopd.data.synthetic import generate_synthetic_dataset
 
 

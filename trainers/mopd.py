@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from mopd.backend import TRAINER_REGISTRY
-from mopd.config_checks import check_mopd_cfg
-from mopd.gate_report import SelectionTally, write_gate_stats
+from mopd.config.checks import check_mopd_cfg
+from mopd.training.gate_report import SelectionTally, write_gate_stats
 from mopd.methods.gate import PromptGate
 from mopd.methods.mopd_loss import mopd_loss_terms, mopd_total_loss
 from mopd.methods.teacher_bank import TeacherBank

@@ -22,9 +22,10 @@ import torch
 from clip.model import CLIP, ModifiedResNet, build_model, convert_weights
 from yacs.config import CfgNode as CN
 
-from mopd.atomic import create_once
+from mopd.files import download
+from mopd.files.atomic import create_once
 from mopd.clip.backbones import TINY, Backbone, ClipArchitecture, get_backbone
-from mopd.torch_files import UNREADABLE_FILE_ERRORS
+from mopd.files.torch_files import UNREADABLE_FILE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -131,24 +132,22 @@ def _cached_or_downloaded(backbone: Backbone, download_root: str | None) -> str:
         f"For a smoke run use MODEL.BACKBONE.NAME {TINY}."
     )
 
-    def download() -> str:
-        from mopd.data.download import ChecksumError, download_url  # HTTP plumbing, needed only when downloading
-
+    def fetch() -> str:
         logger.info("Downloading CLIP %s from %s to %s", backbone.name, backbone.url, root)
         try:
-            download_url(backbone.url, target, sha256=_sha256_in_url(backbone.url))
+            download.download_url(backbone.url, target, sha256=_sha256_in_url(backbone.url))
         except OSError as err:
             raise FileNotFoundError(
                 f"The weights of CLIP {backbone.name} are not at {target} and could not be downloaded ({err}). {by_hand}"
             ) from err
-        except ChecksumError as err:
+        except download.ChecksumError as err:
             raise ValueError(
                 f"The download of CLIP {backbone.name} from {backbone.url} is damaged ({err.__cause__ or err}); "
                 f"delete {target}.part and retry. {by_hand}"
             ) from err
         return target
 
-    return create_once(target, lambda: target, download, read_only_hint=by_hand)
+    return create_once(target, lambda: target, fetch, read_only_hint=by_hand)
 
 
 def _sha256_in_url(url: str) -> str:

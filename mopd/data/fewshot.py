@@ -6,10 +6,10 @@ import os
 import random
 from typing import Sequence
 
-from mopd.atomic import create_once
+from mopd.files.atomic import create_once
 from mopd.backend import Datum
 from mopd.data.class_splits import group_by_label
-from mopd.data.io import read_json, write_json_atomic
+from mopd.files.io import read_json, write_json_atomic
 from mopd.data.splits import from_records, to_records
 
 logger = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ import logging
 import os
 from typing import Callable, Iterable, Sequence
 
-from mopd.atomic import create_once
+from mopd.files.atomic import create_once
 from mopd.backend import Datum
-from mopd.data.io import read_json, write_json_atomic
+from mopd.files.io import read_json, write_json_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mopd.atomic import NOT_WRITABLE_ERRNOS
-from mopd.data.io import dump_json, write_bytes_atomic
+from mopd.files.atomic import NOT_WRITABLE_ERRNOS
+from mopd.files.io import dump_json, write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 

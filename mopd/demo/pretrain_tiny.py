@@ -32,12 +32,12 @@ from clip.model import CLIP, convert_weights
 from PIL import Image
 from torch import Tensor
 
-from mopd.atomic import atomic_path
+from mopd.files.atomic import atomic_path
 from mopd.backend import Datum
 from mopd.clip.backbones import TINY
 from mopd.clip.loading import load_clip
 from mopd.clip.text_encoder import TextEncoder
-from mopd.data.io import file_digest, read_json, write_json_atomic
+from mopd.files.io import file_digest, read_json, write_json_atomic
 from mopd.data.splits import read_split
 from mopd.data.synthetic import DATASET_FOLDER, IMAGE_FOLDER, SPLIT_FILE
 from mopd.prompts.templates import DEFAULT_TEMPLATE

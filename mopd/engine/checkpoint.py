@@ -13,7 +13,6 @@ import os.path as osp
 import pickle
 import re
 import shutil
-import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,9 +20,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from mopd.atomic import atomic_path
+from mopd.files.atomic import atomic_path
 from mopd.engine.foreign_checkpoint import inert_objects_in, load_foreign_checkpoint
-from mopd.torch_files import UNREADABLE_FILE_ERRORS
+from mopd.files.torch_files import UNREADABLE_FILE_ERRORS
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import torch
 
-from mopd.atomic import atomic_path
+from mopd.files.atomic import atomic_path
 
 MAGIC = b"MOPDFEAT"
 FORMAT_VERSION = 1

@@ -12,6 +12,7 @@ from torch import nn
 from tqdm import tqdm
 from yacs.config import CfgNode as CN
 
+from mopd.clip.precision import PrecisionPolicy
 from mopd.feature_cache.file_format import dtype_name
 from mopd.feature_cache.key import (
     FeatureKey,
@@ -21,12 +22,11 @@ from mopd.feature_cache.key import (
     transform_description,
 )
 from mopd.feature_cache.store import FeatureStore
-from mopd.precision import PrecisionPolicy
+from mopd.files.repository import default_output_root
 
 logger = logging.getLogger(__name__)
 
 # The checkout holding this package (pip install -e .): its output/ is the scripts' $OUTPUT when unset.
-CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FOLDER_NAME = "feature_cache"
 
 Encoder = Callable[[torch.Tensor], torch.Tensor]  # images (B, 3, H, W) on the device -> normalised (B, D)
@@ -118,7 +118,7 @@ def precision_label(precision: PrecisionPolicy) -> str:
 
 def default_feature_cache_dir() -> str:
     """`$OUTPUT/feature_cache`; $OUTPUT unset: the checkout's output/, as in the scripts."""
-    return os.path.abspath(os.path.join(os.environ.get("OUTPUT") or os.path.join(CHECKOUT, "output"), FOLDER_NAME))
+    return os.path.join(default_output_root(), FOLDER_NAME)
 
 
 def feature_cache_dir(cfg: CN) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from mopd.atomic import file_lock
+from mopd.files.atomic import file_lock
 from mopd.feature_cache.file_format import (
     DamagedFeatureFile,
     read_feature_file,
@@ -37,7 +37,7 @@ class FeatureStore:
     """Feature files under `root`, written once and read by every job that needs the same features.
 
     A file appears whole (written under a temporary name, then renamed), so readers take no lock. A
-    job that misses takes the file's lock (`mopd.atomic.file_lock`: an exclusive `flock` on the
+    job that misses takes the file's lock (`mopd.files.atomic.file_lock`: an exclusive `flock` on the
     sidecar `.<file>.lock`), looks again and only then computes and writes: concurrent jobs of a
     study encode a split once, the others wait and read. The kernel releases the lock when its
     holder ends, a crash included.

@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from mopd.atomic import atomic_path
+from mopd.files.atomic import atomic_path
 from mopd.results.layout import LAYOUT_HELP, PROTOCOLS
 from mopd.results.published import PUBLISHED_FILE, load_published
 from mopd.results.render import FORMATS, render

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from mopd.atomic import atomic_path
+from mopd.files.atomic import atomic_path
 from mopd.results.aggregate import AVERAGE, Entry
 from mopd.results.names import BENCHMARK_DATASETS, display_name, method_sort_key
 

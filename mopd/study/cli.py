@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from mopd.study.jobs import Job, Selection, plan_jobs
 from mopd.study.launch import SLURM_CONFIG_DEFAULT, SLURM_CONFIG_ENV, build_executor, run_jobs
 from mopd.study.runner import run_step
-from mopd.study.settings import METHODS, REPO_ROOT, SEEDS, SHOTS, check_protocol, get_method
+from mopd.files.repository import REPO_ROOT
+from mopd.study.settings import METHODS, SEEDS, SHOTS, check_protocol, get_method
 from mopd.study.state import add_to_study
 from mopd.study.steps import SCRIPT_STEPS, Scope
 

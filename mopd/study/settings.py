@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from mopd.files.repository import REPO_ROOT
 from mopd.results.layout import PROTOCOLS
 from mopd.results.names import BENCHMARK_DATASETS, DG_VARIANTS, SOURCE_DATASET, TRANSFER_TARGETS
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = os.path.join(REPO_ROOT, "configs")
 
 SHOTS = 16  # shots per class of base-to-new, cross-dataset and domain generalisation

@@ -13,8 +13,8 @@ import socket
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from mopd.atomic import file_lock
-from mopd.data.io import read_json, write_json_atomic
+from mopd.files.atomic import file_lock
+from mopd.files.io import read_json, write_json_atomic
 from mopd.study.jobs import Job
 
 STUDY_FOLDER = "study"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from mopd.feature_cache.split_features import FOLDER_NAME as FEATURE_CACHE_FOLDER
 from mopd.results.layout import run_path
 from mopd.results.logs import read_run_log
-from mopd.run_state import FINISHED_MARKER
+from mopd.runs.finished import FINISHED_MARKER
 from mopd.study.overrides import effective_shots
 from mopd.study.settings import TRANSFER_SOURCE, Method, dataset_config
 from mopd.study.train_process import finished_with_these_settings

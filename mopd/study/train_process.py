@@ -8,24 +8,18 @@ put back afterwards, so the next run's log holds only its own lines.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import IO, Any
 
-from mopd.run_folder import check_run_folder
-from mopd.study.settings import REPO_ROOT
+from mopd.cli.checkout import load_train_module
+from mopd.runs.folder import check_run_folder
 
 USER_ERROR_EXIT = 2  # train.py's exit status for a mistake it explained in one `error:` line
-
-_train_module: ModuleType | None = None
-
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -38,21 +32,6 @@ class TrainResult:
     def ok(self) -> bool:
         """Whether the run succeeded (or was skipped as finished)."""
         return self.status == 0
-
-
-def _load_train() -> ModuleType:
-    global _train_module
-    if _train_module is None:
-        path = os.path.join(REPO_ROOT, "train.py")
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"no train.py in {REPO_ROOT}: a study runs from a checkout of the repository (pip install -e .)"
-            )
-        spec = importlib.util.spec_from_file_location("train", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _train_module = module
-    return _train_module
 
 
 class _ErrorLineTee(io.TextIOBase):
@@ -121,7 +100,7 @@ def run_train(args: Sequence[str]) -> TrainResult:
     A user error (train.py's exit status 2 after its `error:` line) or an exception ends the run as
     failed, with that line; any other exit (Ctrl-C, a scheduler's preemption signal) is passed on.
     """
-    train = _load_train()
+    train = load_train_module()
     stderr = _ErrorLineTee(sys.stderr)
     with _restored_globals(), contextlib.redirect_stderr(stderr):
         try:
@@ -144,7 +123,7 @@ def finished_with_these_settings(args: Sequence[str]) -> bool:
     A folder trained with other settings does not count as done: the study runs the step, and
     train.py stops it with the differing keys named.
     """
-    train = _load_train()
+    train = load_train_module()
     try:
         cfg = train.build_cfg(train.parse_args(list(args)))
         return check_run_folder(cfg.OUTPUT_DIR, cfg).state == "finished"

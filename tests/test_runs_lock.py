@@ -1,4 +1,4 @@
-"""Tests for mopd.run_lock: one process per output folder, released however the holder ends."""
+"""Tests for mopd.runs.lock: one process per output folder, released however the holder ends."""
 import os
 import signal
 import subprocess
@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from mopd.run_lock import LOCK_FILE, OutputDirBusy, lock_output_dir
+from mopd.runs.lock import LOCK_FILE, OutputDirBusy, lock_output_dir
 
 from e2e import REPO_ROOT
 
@@ -15,7 +15,7 @@ from e2e import REPO_ROOT
 # data-loader worker does) and waits until the child runs, prints the pids, then waits to be killed.
 _HOLDER = textwrap.dedent("""
     import os, sys, time
-    from mopd.run_lock import lock_output_dir
+    from mopd.runs.lock import lock_output_dir
     lock = lock_output_dir(sys.argv[1])
     fork = sys.argv[2] == "fork"
     started_r, started_w = os.pipe()

@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from mopd.atomic import atomic_path
+from mopd.files.atomic import atomic_path
 
 
 _CHUNK = 1 << 20

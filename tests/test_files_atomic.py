@@ -1,4 +1,4 @@
-"""mopd.atomic: the lock that makes a shared file be created once, and what a read-only folder gets."""
+"""mopd.files.atomic: the lock that makes a shared file be created once, and what a read-only folder gets."""
 from __future__ import annotations
 
 import errno
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from mopd import atomic
-from mopd.atomic import create_once, file_lock, lock_path
+from mopd.files import atomic
+from mopd.files.atomic import create_once, file_lock, lock_path
 
 HINT = "set SOME.KEY to a writable folder"
 

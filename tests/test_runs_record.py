@@ -1,12 +1,12 @@
-"""Tests for mopd.run_record and mopd.run_folder: what a run folder records and when it is refused."""
+"""Tests for mopd.runs.record and mopd.runs.folder: what a run folder records and when it is refused."""
 import json
 import os
 
 import pytest
 
-from mopd.config import get_cfg
-from mopd.run_folder import check_run_folder
-from mopd.run_record import (
+from mopd.config.defaults import get_cfg
+from mopd.runs.folder import check_run_folder
+from mopd.runs.record import (
     HARMLESS_KEYS,
     RUN_RECORD,
     SettingsChangedError,
@@ -16,7 +16,7 @@ from mopd.run_record import (
     settings_fingerprint,
     write_run_record,
 )
-from mopd.run_state import read_finished_marker, write_finished_marker
+from mopd.runs.finished import read_finished_marker, write_finished_marker
 
 
 def _cfg(output_dir: str = "out", **values):

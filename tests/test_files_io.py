@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from mopd.data import io as data_io
+from mopd.files import io as data_io
 
 
 def test_write_json_atomic_round_trips_and_leaves_no_temporary_file(tmp_path):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from yacs.config import CfgNode as CN
 
-from mopd.precision import AMP_DTYPES, PRECISIONS
+from mopd.clip.precision import AMP_DTYPES, PRECISIONS
 
 _POSITIONS = ("end", "middle", "front")
 

@@ -8,8 +8,8 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from mopd.atomic import atomic_path
-from mopd.data.io import write_json_atomic
+from mopd.files.atomic import atomic_path
+from mopd.files.io import write_json_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,8 @@ input size and transform, test batch size, TRAINER.COOP.PREC.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
-import sys
 from collections.abc import Sequence
 
 import torch
@@ -19,20 +17,21 @@ from torch import nn
 from yacs.config import CfgNode as CN
 
 from mopd.backend import DATASET_REGISTRY, DataManager
-from mopd.cli_config import build_cfg
+from mopd.cli.checkout import register_checkout_datasets
+from mopd.cli.config import build_cfg
 from mopd.clip.loading import build_clip
 from mopd.data.catalog import dataset_names, get_entry
 from mopd.feature_cache.evaluation import evaluation_loader
-from mopd.feature_cache.split_features import CHECKOUT, build_eval_feature_cache, default_feature_cache_dir, encode_images
+from mopd.feature_cache.split_features import build_eval_feature_cache, default_feature_cache_dir, encode_images
 from mopd.feature_cache.store import FeatureStore, StoredEntry
-from mopd.precision import PrecisionPolicy
+from mopd.clip.precision import PrecisionPolicy
 from mopd.prompts.prompted_clip import PromptedCLIP
 
 logger = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fill the cache for the requested splits (see `mopd.feature_cache.cli`), or print its status; 0 on success."""
+    """Fill the cache for the requested splits (see `mopd.cli.cache_features`), or print its status; 0 on success."""
     if args.status:
         return show_status(_status_dir(args))
     if not args.dataset:
@@ -44,20 +43,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _status_dir(args: argparse.Namespace) -> str:
     return os.path.abspath(os.path.expanduser(args.dir)) if args.dir else default_feature_cache_dir()
-
-
-def register_checkout_datasets() -> None:
-    """Register the dataset readers of the checkout's `datasets/`, which is used from the checkout as train.py does."""
-    package = os.path.join(CHECKOUT, "datasets")
-    if not os.path.isfile(os.path.join(package, "__init__.py")):
-        raise FileNotFoundError(f"no dataset readers in {package}: cache-features runs from a checkout of the "
-                                "repository (pip install -e .)")
-    if CHECKOUT not in sys.path:
-        sys.path.insert(0, CHECKOUT)
-    module = importlib.import_module("datasets")
-    if os.path.dirname(os.path.abspath(module.__file__)) != package:
-        raise ImportError(f"`import datasets` found {module.__file__}, not the readers in {package}; "
-                          "run from a checkout where no other `datasets` package shadows them")
 
 
 def _build_cfg(args: argparse.Namespace, subsample: str) -> CN:

@@ -1,4 +1,5 @@
-"""The `cache-features` command line of `python -m mopd.data`; the work is in `fill` (imported on use: it loads torch and the backend).
+"""The `cache-features` command line of `python -m mopd.data`; the work is in `fill_features` (imported on use: it
+loads torch and the backend).
 
     python -m mopd.data cache-features DATASET --root $DATA --config-file CFG.yaml [--split test val]
         [--subsample base new] [--dir DIR] [KEY VALUE ...]
@@ -34,11 +35,11 @@ def _add_options(parser: argparse.ArgumentParser, default_root: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fill the cache or show its status (`mopd.feature_cache.fill.run`); the exit code."""
-    from mopd.feature_cache import fill
+    """Fill the cache or show its status (`mopd.cli.fill_features.run`); the exit code."""
+    from mopd.cli import fill_features
 
     # argparse hands everything after DATASET to the overrides: take the options back out of them.
     options = argparse.ArgumentParser(prog="cache-features", add_help=False)
     _add_options(options, default_root=args.root)
     _, args.opts = options.parse_known_args(args.opts, namespace=args)
-    return fill.run(args)
+    return fill_features.run(args)

@@ -11,8 +11,8 @@ from typing import Iterable
 import yaml
 from yacs.config import CfgNode as CN
 
-from mopd.config import get_cfg
-from mopd.config_checks import check_input_cfg
+from mopd.config.defaults import get_cfg
+from mopd.config.checks import check_input_cfg
 
 
 def _flat_keys(node: CN, prefix: str = "") -> list[str]:

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from yacs.config import CfgNode as CN
 
 from mopd.engine.checkpoint import EPOCH_FILE_PREFIX, LATEST_FILE
-from mopd.run_record import SettingsChangedError, compare_with_record, describe_changes, read_run_record
-from mopd.run_state import read_finished_marker
+from mopd.runs.record import SettingsChangedError, compare_with_record, describe_changes, read_run_record
+from mopd.runs.finished import read_finished_marker
 
 RunState = Literal["new", "resume", "finished"]
 
@@ -67,7 +67,7 @@ def check_run_folder(output_dir: str, cfg: CN, allow_settings_change: bool = Fal
 
     Reads only, so a launcher may call it too. A folder whose checkpoints or finished marker the
     run would take over must hold a record of the same defining settings (all but
-    `mopd.run_record.HARMLESS_KEYS`); with cfg.RESUME the folder resumed from is checked as well.
+    `mopd.runs.record.HARMLESS_KEYS`); with cfg.RESUME the folder resumed from is checked as well.
 
     Raises:
         SettingsChangedError: a defining setting differs (naming each key, its recorded and new

@@ -13,7 +13,7 @@ from typing import Any
 
 from yacs.config import CfgNode as CN
 
-from mopd.data.io import read_json, write_json_atomic
+from mopd.files.io import read_json, write_json_atomic
 
 RUN_RECORD = "run_config.json"
 

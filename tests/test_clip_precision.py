@@ -6,7 +6,7 @@ import logging
 import pytest
 import torch
 
-from mopd.precision import NonFiniteGuard, PrecisionPolicy
+from mopd.clip.precision import NonFiniteGuard, PrecisionPolicy
 
 
 def test_guard_skips_non_finite_losses_and_stops_when_they_persist(caplog):
