@@ -24,5 +24,5 @@ setup(
         "numpy",
         "submitit",  # the study's executors: SLURM job arrays and a local pool
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": ["pytest", "import-linter"]},  # import-linter: the layer contracts (.importlinter)
 )
