@@ -22,6 +22,17 @@ def test_guard_skips_non_finite_losses_and_stops_when_they_persist(caplog):
         guard.allows_update(torch.tensor(float("nan")), "epoch 1 batch 6")
 
 
+def test_guard_stops_after_an_epoch_without_one_finite_step_but_not_after_a_partly_bad_one():
+    guard = NonFiniteGuard(max_consecutive=10)
+    assert not guard.allows_update(torch.tensor(float("nan")), "epoch 1 batch 1")
+    assert guard.allows_update(torch.tensor(1.0), "epoch 1 batch 2")
+    guard.end_epoch("epoch 1")
+    assert not guard.allows_update(torch.tensor(float("nan")), "epoch 2 batch 1")
+    with pytest.raises(FloatingPointError, match="every one of the 1 steps of epoch 2"):
+        guard.end_epoch("epoch 2")
+    guard.end_epoch("epoch 3")  # an epoch that ran no step at all is no evidence either way
+
+
 @pytest.mark.parametrize(("amp_dtype", "expected"), [("auto", torch.bfloat16), ("bf16", torch.bfloat16), ("fp16", torch.float16)])
 def test_amp_autocasts_to_the_chosen_dtype_with_fp32_master_weights(amp_dtype, expected):
     policy = PrecisionPolicy("amp", torch.device("cpu"), amp_dtype)

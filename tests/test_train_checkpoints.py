@@ -227,3 +227,76 @@ def test_original_cocoop_checkpoint_evaluates_like_the_same_weights_in_our_layou
         for i, model_dir in enumerate((original, plain))
     ]
     assert results[0] == results[1]
+
+
+def _poison(checkpoint: str, key: str = "ctx") -> None:
+    """Put NaN into one learned tensor of a checkpoint, as a diverged run leaves it."""
+    state = torch.load(checkpoint, weights_only=True)
+    state["state_dict"][key] = torch.full_like(state["state_dict"][key], float("nan"))
+    torch.save(state, checkpoint)
+
+
+def test_resuming_from_a_nonfinite_checkpoint_names_it_and_the_last_finite_one(data_root, mopd_run, tmp_path):
+    run = _copy(mopd_run, tmp_path)
+    os.remove(os.path.join(run, "run_finished.json"))  # as after a crash in the last epoch
+    last = os.path.join(run, "prompt_learner", "model.pth.tar-2")
+    _poison(last)
+    before = snapshot(run)
+    args = _args(data_root, "MoPD", run, "OPTIM.MAX_EPOCH", "2", "TRAIN.CHECKPOINT_FREQ", "1")
+    error = _error(args, str(tmp_path))
+    pointer = os.path.join(run, "prompt_learner", "checkpoint")
+    assert error.startswith(f"error: the checkpoint {last} holds non-finite learned parameters: ctx ("), error
+    assert f"the last checkpoint with finite parameters is {os.path.join(run, 'prompt_learner', 'model.pth.tar-1')}" in error
+    assert f"write model.pth.tar-1 into {pointer}" in error
+    _unchanged(before, run)
+    assert not os.path.exists(os.path.join(run, "run_finished.json"))
+
+    with open(pointer, "w") as f:
+        f.write("model.pth.tar-1\n")
+    resumed = run_train(args, "builtin", str(tmp_path))
+    assert "will resume training" in resumed.stdout
+    assert torch.isfinite(_saved(run, 2)["ctx"]).all()
+    assert os.path.isfile(os.path.join(run, "run_finished.json"))
+
+
+def test_evaluating_a_nonfinite_checkpoint_prints_no_accuracy_and_names_the_epoch_to_evaluate(
+    data_root, mopd_run, tmp_path
+):
+    run = _copy(mopd_run, tmp_path)
+    _poison(os.path.join(run, "prompt_learner", "model.pth.tar-2"), key="gate.weight")
+    out = str(tmp_path / "eval")
+    proc = run_train(_eval_args(data_root, "MoPD", run, out, 2), "builtin", str(tmp_path), check=False)
+    assert proc.returncode == 2 and "* accuracy" not in proc.stdout
+    error = proc.stderr.strip().splitlines()[-1]
+    assert "model.pth.tar-2 holds non-finite learned parameters: gate.weight (" in error, error
+    assert "evaluate it with --load-epoch 1" in error
+
+
+def test_a_run_whose_every_step_of_an_epoch_is_nonfinite_stops_even_with_one_batch_per_epoch(data_root, tmp_path):
+    out = str(tmp_path / "run")
+    one_batch = ("DATALOADER.TRAIN_X.BATCH_SIZE", "12")  # 3 base classes x 4 shots: one batch per epoch
+    diverging = ("OPTIM.LR", "1e30", "OPTIM.WARMUP_EPOCH", "0", "OPTIM.MAX_EPOCH", "3", "TRAIN.CHECKPOINT_FREQ", "1")
+    proc = run_train(_args(data_root, "CoOp", out, *one_batch, *diverging), "builtin", str(tmp_path), check=False)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: every one of the 1 steps of epoch 2 had a NaN or infinite loss, so nothing was learned; "
+        "lower OPTIM.LR, or train with TRAINER.COOP.PREC fp32 or amp")
+    assert "* accuracy" not in proc.stdout
+    assert not os.path.exists(os.path.join(out, "run_finished.json"))
+    assert os.path.isfile(os.path.join(out, "prompt_learner", "model.pth.tar-1"))
+
+
+def test_training_from_nonfinite_initial_weights_stops_at_the_first_step_and_says_so(data_root, tmp_path):
+    init = str(tmp_path / "init.pth")
+    out = str(tmp_path / "run")
+    run_train(_args(data_root, "CoOp", str(tmp_path / "seed_run"), "OPTIM.MAX_EPOCH", "1"), "builtin", str(tmp_path))
+    weights = _saved(str(tmp_path / "seed_run"), 1)
+    weights["ctx"][0, 0] = float("inf")
+    torch.save(weights, init)
+    proc = run_train(_args(data_root, "CoOp", out, "OPTIM.MAX_EPOCH", "2", "MODEL.INIT_WEIGHTS", init), "builtin",
+                     str(tmp_path), check=False)
+    assert proc.returncode == 2 and "* accuracy" not in proc.stdout
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "error: the learned parameters of prompt_learner are NaN or infinite at epoch 1 batch 1: ctx (1 value); "
+        "no earlier checkpoint there has finite parameters"), proc.stderr[-2000:]
+    assert not os.path.exists(os.path.join(out, "run_finished.json"))

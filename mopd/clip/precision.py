@@ -15,6 +15,7 @@ PRECISIONS: tuple[str, ...] = ("fp16", "fp32", "amp")
 AmpDtype = Literal["auto", "fp16", "bf16"]
 AMP_DTYPES: tuple[str, ...] = ("auto", "fp16", "bf16")
 _AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+_ADVICE = "lower OPTIM.LR, or train with TRAINER.COOP.PREC fp32 or amp"
 
 
 class PrecisionPolicy:
@@ -61,22 +62,37 @@ class NonFiniteGuard:
     """Skips the update of a step whose loss is NaN or infinite; stops when that persists.
 
     A single bad batch (an fp16 overflow, say) then costs one step instead of corrupting the prompt.
+    It persists when `max_consecutive` steps in a row are bad, or when a whole epoch has no finite
+    step (so a run of one batch per epoch stops too).
     """
 
     def __init__(self, max_consecutive: int) -> None:
         self.max_consecutive = max_consecutive
         self.consecutive = 0
+        self.epoch_steps = 0
+        self.epoch_updates = 0
 
     def allows_update(self, loss: torch.Tensor, where: str) -> bool:
         """True when `loss` is finite; else warn (and raise after `max_consecutive` bad steps in a row)."""
+        self.epoch_steps += 1
         if bool(torch.isfinite(loss).all()):
             self.consecutive = 0
+            self.epoch_updates += 1
             return True
         self.consecutive += 1
         logger.warning("Non-finite loss (%s) at %s: update skipped", loss.item(), where)
         if self.consecutive >= self.max_consecutive:
             raise FloatingPointError(
                 f"the loss was NaN or infinite for {self.consecutive} steps in a row (last at {where}); "
-                "lower OPTIM.LR, or train with TRAINER.COOP.PREC fp32 or amp"
+                f"{_ADVICE}"
             )
         return False
+
+    def end_epoch(self, where: str) -> None:
+        """Raise when no step of the epoch that ends had a finite loss; start counting the next epoch."""
+        steps, updates = self.epoch_steps, self.epoch_updates
+        self.epoch_steps = self.epoch_updates = 0
+        if steps and not updates:
+            raise FloatingPointError(
+                f"every one of the {steps} steps of {where} had a NaN or infinite loss, so nothing was learned; {_ADVICE}"
+            )

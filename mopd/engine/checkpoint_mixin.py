@@ -23,6 +23,7 @@ from mopd.engine.checkpoint import (
     save_checkpoint,
 )
 from mopd.engine.checkpoint_meta import META_KEY, Purpose, check_checkpoint_meta
+from mopd.engine.finite import check_finite_state_dict
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class CheckpointMixin:
         has_meta = check_checkpoint_meta(fpath, name, checkpoint.get(META_KEY), self.checkpoint_meta(), purpose,
                                          self.accepted_checkpoint_trainers())
         state_dict = checkpoint["state_dict"]
+        check_finite_state_dict(state_dict, fpath, purpose)
         return state_dict if has_meta else self.convert_foreign_state_dict(name, dict(state_dict))
 
     def training_state(self) -> dict[str, Any]:
