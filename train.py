@@ -34,7 +34,7 @@ with exit_on_user_error():  # importing the backend fails on a MOPD_BACKEND that
         set_random_seed,
         setup_logger,
     )
-    from mopd.cli.config import build_cfg, check_registered, configure_logging  # noqa: E402
+    from mopd.cli.config import build_cfg, check_registered, configure_logging, unread_settings  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +116,16 @@ def setup(args: argparse.Namespace, cfg, folder: RunFolder | None, created: bool
             torch.backends.cudnn.benchmark = True
         print(f"** Config **\n{cfg}")
         print(f"** System info **\n{collect_env_info()}\n")
+        for line in unread_settings(cfg):
+            logger.warning(line)
         for note in folder.notes if folder else ():
             logger.warning(note)
         if folder and folder.changed:
             logger.warning("Settings changed in %s (%s): %s", cfg.OUTPUT_DIR, ALLOW_FLAG,
                            describe_changes(folder.changed))
         trainer = build_trainer(cfg)
+        if _trains(args) and hasattr(trainer, "check_training_prompts"):
+            trainer.check_training_prompts()
         if args.eval_only:
             if not args.model_dir and trainer.get_model_names():
                 raise ValueError(f"--eval-only needs --model-dir: {cfg.TRAINER.NAME} evaluates a trained prompt")

@@ -20,9 +20,10 @@ from mopd.runs.finished import read_finished_marker, write_finished_marker
 
 
 def _cfg(output_dir: str = "out", **values):
-    """The repository's default config with `values` set (keys as A__B__C) and OUTPUT_DIR."""
+    """The repository's default config of a MoPD run with `values` set (keys as A__B__C) and OUTPUT_DIR."""
     cfg = get_cfg()
     cfg.OUTPUT_DIR = output_dir
+    cfg.TRAINER.NAME = "MoPD"
     for name, value in values.items():
         node = cfg
         *parents, leaf = name.split("__")
@@ -68,6 +69,20 @@ def test_harmless_keys_do_not_change_the_fingerprint(key):
                                        ("MODEL__BACKBONE__PATH", "/weights/other.pt")])
 def test_defining_keys_change_the_fingerprint(key, value):
     assert settings_fingerprint(_cfg(**{key: value})) != settings_fingerprint(_cfg())
+
+
+@pytest.mark.parametrize("trainer,key,value", [("MoPD", "TRAINER__KGCOOP__W", 2.0), ("CoOp", "TRAINER__MOPD__TOP_K", 3),
+                                               ("KgCoOp", "TRAINER__PROGRAD__LAMBDA", 0.5), ("MoPD", "TRAINER__MCD__N_STEP_F", 7)])
+def test_a_node_the_trainer_does_not_read_is_not_fingerprinted(trainer, key, value):
+    assert settings_fingerprint(_cfg(TRAINER__NAME=trainer, **{key: value})) == settings_fingerprint(
+        _cfg(TRAINER__NAME=trainer))
+
+
+@pytest.mark.parametrize("trainer,key,value", [("KgCoOp", "TRAINER__KGCOOP__W", 2.0), ("MoPD", "TRAINER__MOPD__TOP_K", 3),
+                                               ("MoPD", "TRAINER__COOP__N_CTX", 8)])
+def test_the_trainers_own_node_and_the_shared_one_are_fingerprinted(trainer, key, value):
+    assert settings_fingerprint(_cfg(TRAINER__NAME=trainer, **{key: value})) != settings_fingerprint(
+        _cfg(TRAINER__NAME=trainer))
 
 
 def test_compare_names_changed_keys_with_old_and_new_values_and_keys_of_one_side_apart(tmp_path):

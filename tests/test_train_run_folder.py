@@ -236,3 +236,28 @@ def test_help_prints_the_example_on_separate_lines(capsys):
         "        --output-dir output/caltech101 DATASET.NUM_SHOTS 16 DATASET.SUBSAMPLE_CLASSES base",
     ):
         assert expected in lines
+
+
+@pytest.mark.parametrize("where", ["command line", "config file"])
+def test_another_methods_key_is_reported_and_does_not_define_the_run(finished, data_root, tmp_path, where):
+    backend, run = finished
+    if backend != "builtin":
+        pytest.skip("the report and the record are backend-independent")
+    if where == "command line":
+        extra, cfg_files = ("TRAINER.KGCOOP.W", "2.0"), ()
+    else:
+        overlay = tmp_path / "kgcoop_w.yaml"
+        overlay.write_text("TRAINER:\n  KGCOOP:\n    W: 2.0\n")
+        extra, cfg_files = (), ("--config-file", str(overlay))
+    out = str(tmp_path / "run")
+    args = _args(data_root, out, "OPTIM.MAX_EPOCH", "2", *extra)
+    args[args.index("--output-dir"):args.index("--output-dir")] = list(cfg_files)
+    trained = run_train(args, backend, str(tmp_path))
+    warning = ("TRAINER.KGCOOP.W 2.0 has no effect on a MoPD run: only KgCoOp reads TRAINER.KGCOOP; "
+               "it is left out of the run's settings fingerprint")
+    assert warning in trained.stdout + trained.stderr
+    assert warning in _read(os.path.join(out, "log.txt"))
+    with open(os.path.join(out, "run_config.json")) as f, open(os.path.join(run, "run_config.json")) as g:
+        assert json.load(f)["fingerprint"] == json.load(g)["fingerprint"]
+    again = run_train(_args(data_root, out, "OPTIM.MAX_EPOCH", "2"), backend, str(tmp_path))
+    assert "A finished run is already in" in again.stdout + again.stderr

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import logging
 import os
 import sys
@@ -11,8 +12,10 @@ from typing import Iterable
 import yaml
 from yacs.config import CfgNode as CN
 
-from mopd.config.defaults import get_cfg
 from mopd.config.checks import check_input_cfg
+from mopd.config.defaults import get_cfg
+from mopd.config.method_nodes import is_read_by, node_of, readers_of
+from mopd.runs.record import flatten_cfg
 
 
 def _flat_keys(node: CN, prefix: str = "") -> list[str]:
@@ -133,6 +136,22 @@ def build_cfg(args: argparse.Namespace) -> CN:
     check_input_cfg(cfg)
     cfg.freeze()
     return cfg
+
+
+def unread_settings(cfg: CN) -> list[str]:
+    """One line for each key set (to other than its default) under a method node that the run's trainer does not read."""
+    defaults = flatten_cfg(get_cfg())
+    trainer = cfg.TRAINER.NAME
+    lines = []
+    for key, value in flatten_cfg(cfg).items():
+        if is_read_by(key, trainer) or defaults.get(key) == value:
+            continue
+        readers = readers_of(key)
+        who = (f"only {' and '.join(readers)} reads TRAINER.{node_of(key)}" if readers
+               else "no trainer of this repository reads it (a node of Dassl's own trainers)")
+        lines.append(f"{key} {json.dumps(value)} has no effect on a {trainer} run: {who}; "
+                     "it is left out of the run's settings fingerprint")
+    return lines
 
 
 def check_registered(name: str, registry: object, what: str, flag: str) -> None:

@@ -1,7 +1,7 @@
 """The run record: the effective settings of a training run, saved in its output folder.
 
 `run_config.json` holds every config key with its value, a fingerprint of the keys that define
-the run (all but `HARMLESS_KEYS`), and the settings changes a user explicitly allowed on resume.
+the run (all but `HARMLESS_KEYS` and the method nodes its trainer does not read), and the settings changes a user explicitly allowed on resume.
 Anything that decides "done", "resume" or "refuse" compares the new settings with this record.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from yacs.config import CfgNode as CN
 
+from mopd.config.method_nodes import is_read_by
 from mopd.files.io import read_json, write_json_atomic
 
 RUN_RECORD = "run_config.json"
@@ -59,8 +60,9 @@ def flatten_cfg(cfg: CN, prefix: str = "") -> dict[str, Any]:
 
 
 def defining_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings that define a run: all of `settings` but the harmless keys."""
-    return {key: value for key, value in settings.items() if key not in HARMLESS_KEYS}
+    """The settings that define a run: all of `settings` but the harmless keys and the nodes its trainer does not read."""
+    trainer = settings.get("TRAINER.NAME", "")
+    return {key: value for key, value in settings.items() if key not in HARMLESS_KEYS and is_read_by(key, trainer)}
 
 
 def settings_fingerprint(cfg: CN) -> str:
