@@ -124,6 +124,28 @@ def test_a_pool_file_that_is_a_folder_or_binary_is_named(data_root, tmp_path, ki
     assert "not found" not in line and not out.exists()
 
 
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_teacher_template_too_long_for_a_class_names_the_pool_and_the_class_and_writes_nothing(
+    data_root, tmp_path, existing
+):
+    pool = tmp_path / "pool.txt"
+    template = "a " + "very " * 70 + "photo of a {}."  # the student prompt fits; this teacher prompt cannot
+    pool.write_text(template + "\n")
+    out = tmp_path / "out"
+    if existing:  # a folder that already holds something (another run's files) is left as it was
+        out.mkdir()
+        (out / "notes.txt").write_text("kept")
+    before = snapshot(str(tmp_path))
+    proc = run_train(
+        _args(data_root, str(out), "TRAINER.MOPD.POOL", "file", "TRAINER.MOPD.POOL_FILE", str(pool), "TRAINER.MOPD.TOP_K", "1"),
+        "builtin", str(tmp_path), check=False,
+    )
+    line = _error_line(proc, f"in the template {template!r} of TRAINER.MOPD.POOL 'file'", "more than CLIP's 77",
+                       "shorten the class name")
+    assert "the class name '" in line
+    assert snapshot(str(tmp_path)) == before
+
+
 def _python_train(args: list[str], cwd: str, wrap=lambda command: command, **env: str) -> subprocess.CompletedProcess:
     """`python train.py ARGS` in a new process, through `wrap` (what the fork server cannot do: another
     backend, a read-only folder)."""

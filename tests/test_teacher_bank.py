@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mopd.methods.class_text_features import encode_class_prompts
+from mopd.methods.class_text_features import check_class_prompts_fit, encode_class_prompts
 from mopd.methods.teacher_bank import TeacherBank
 
 TEMPLATES = ["a photo of a {}.", "a sketch of the {}.", "{} texture."]
@@ -120,9 +120,13 @@ def test_encoding_keeps_the_encoder_dtype():
     assert features.dtype == torch.float64
 
 
-def test_too_long_prompt_raises_value_error_with_a_fix():
-    with pytest.raises(ValueError, match="shorten the template"):
-        encode_class_prompts(FakeTextEncoder(), ["{} " + "very " * 100], ["dog"])
+def test_too_long_prompt_raises_value_error_naming_the_template_and_the_class():
+    templates = ["a photo of a {}.", "a " + "very " * 60 + "{}."]
+    names = ["dog", "cat_" + "x" * 3, "big " * 14 + "bird"]  # only the last, in the second template, is too long
+    with pytest.raises(ValueError, match=r"the class name 'big big .* bird' in the template 'a very .*' of the "
+                                         r"hand-written templates makes a prompt of 79 tokens, more than CLIP's 77"):
+        encode_class_prompts(FakeTextEncoder(), templates, names)
+    check_class_prompts_fit(templates, names[:2], "TRAINER.MOPD.POOL 'x'")  # the others fit
 
 
 def test_encoding_without_templates_or_classes_is_rejected():

@@ -17,7 +17,7 @@ from mopd.backend import (
 from mopd.config.checks import check_coop_cfg
 from mopd.feature_cache.split_features import check_feature_cache_dir
 from mopd.feature_cache.trainer_mixin import CachedEvaluationMixin
-from mopd.methods.class_text_features import encode_class_prompts
+from mopd.methods.class_text_features import check_class_prompts_fit, encode_class_prompts
 from mopd.prompts.prompt_learner import PromptLearner
 from mopd.prompts.prompted_clip import PromptedCLIP, PromptedOutput
 from mopd.prompts.templates import hand_crafted_template
@@ -37,6 +37,8 @@ class CoOp(RunBookkeepingMixin, PrecisionStepMixin, PromptCheckpointMixin, Cache
     `build_extra_modules`, `before_train_extra`, `compute_losses` and `backward_and_update`; the step
     itself is here once, its precision mechanics in `mopd.training.precision_step`.
     """
+
+    hand_crafted_in_training = False  # whether training encodes `hand_crafted_template` (KgCoOp, ProGrad)
 
     def check_cfg(self, cfg) -> None:
         check_coop_cfg(cfg)
@@ -89,6 +91,17 @@ class CoOp(RunBookkeepingMixin, PrecisionStepMixin, PromptCheckpointMixin, Cache
         logger.info("Hand-crafted template: %r", template)
         with torch.no_grad(), self.precision.autocast():
             return encode_class_prompts(text_encoder, [template], self.dm.dataset.classnames)[0]
+
+    def training_templates(self) -> dict[str, list[str]]:
+        """The hand-written templates training fills with the class names, by where they come from."""
+        if not self.hand_crafted_in_training:
+            return {}
+        return {f"{type(self).__name__}'s template for {self.cfg.DATASET.NAME}": [self.hand_crafted_template()]}
+
+    def check_training_prompts(self) -> None:
+        """Refuse, before a training run writes anything, templates that some class name makes too long for CLIP."""
+        for source, templates in self.training_templates().items():
+            check_class_prompts_fit(templates, self.dm.dataset.classnames, source)
 
     def before_train(self) -> None:
         super().before_train()

@@ -23,6 +23,8 @@ class KgCoOp(CoOp):
     hand-crafted prompts written with KgCoOp's own template table.
     """
 
+    hand_crafted_in_training = True
+
     def hand_crafted_template(self) -> str:
         return kgcoop_template(self.cfg.DATASET.NAME)
 

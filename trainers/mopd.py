@@ -70,6 +70,9 @@ class MoPD(CoOp):
             state_dict["gate.weight"] = gate.detach().clone()
         return state_dict
 
+    def training_templates(self) -> dict[str, list[str]]:
+        return {**super().training_templates(), f"TRAINER.MOPD.POOL {self.cfg.TRAINER.MOPD.POOL!r}": self.templates}
+
     def before_train_extra(self) -> None:
         classnames = self.dm.dataset.classnames
         with torch.no_grad(), self.precision.autocast():

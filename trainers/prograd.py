@@ -22,6 +22,8 @@ class ProGrad(CoOp):
     vectors start as zeros followed by the template's words, as in the authors' code.
     """
 
+    hand_crafted_in_training = True
+
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)
         if cfg.TRAINER.PROGRAD.T <= 0:

@@ -15,7 +15,7 @@ TINY = "tiny"
 # OpenAI's BPE vocabulary and text length; every released CLIP uses them, and so does "tiny"
 # so that `clip.tokenize` and the real tokenizer work unchanged with it.
 _VOCAB_SIZE = 49408
-_CONTEXT_LENGTH = 77
+CONTEXT_LENGTH = 77
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Backbone:
 
 def _text(width: int, layers: int = 12) -> dict[str, int]:
     return {
-        "context_length": _CONTEXT_LENGTH,
+        "context_length": CONTEXT_LENGTH,
         "vocab_size": _VOCAB_SIZE,
         "transformer_width": width,
         "transformer_heads": width // 64,

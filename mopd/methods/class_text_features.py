@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mopd.clip.backbones import CONTEXT_LENGTH
 from mopd.clip.text_encoder import TokenTextEncoder, encode_text_chunked
+from mopd.clip.tokens import first_too_long
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +40,21 @@ def class_prompts(templates: Sequence[str], classnames: Sequence[str]) -> list[s
     return [template.format(name) for template in templates for name in names]
 
 
-def _tokenize(prompts: list[str]) -> Tensor:
-    """Tokenize with CLIP's tokenizer, turning its too-long error into a ValueError with a fix."""
-    try:
-        return clip.tokenize(prompts)
-    except RuntimeError as err:
-        raise ValueError(f"{err}; shorten the template or the class name") from err
+def check_class_prompts_fit(templates: Sequence[str], classnames: Sequence[str], source: str) -> None:
+    """Raise ValueError naming the template, the class and `source` when a filled template exceeds CLIP's context.
+
+    Cheap (tokenizer only), so trainers call it while building, before a run writes anything.
+    `source` says where the templates come from (e.g. "TRAINER.MOPD.POOL 'custom'").
+    """
+    too_long = first_too_long(class_prompts(templates, classnames), CONTEXT_LENGTH)
+    if too_long is not None:
+        index, length = too_long
+        template, name = templates[index // len(classnames)], classnames[index % len(classnames)]
+        raise ValueError(
+            f"the class name {name!r} in the template {template!r} of {source} makes a prompt of {length} tokens, "
+            f"more than CLIP's {CONTEXT_LENGTH}: shorten the class name (the dataset's class names) or choose other "
+            "templates"
+        )
 
 
 @torch.no_grad()
@@ -74,7 +85,8 @@ def encode_class_prompts(
     logger.info(
         "Encoding %d templates x %d classes = %d class prompts", len(templates), len(classnames), len(prompts)
     )
-    tokens = _tokenize(prompts).to(device)  # (P*C, L), template-major
+    check_class_prompts_fit(templates, classnames, "the hand-written templates")
+    tokens = clip.tokenize(prompts).to(device)  # (P*C, L), template-major
     features = encode_text_chunked(text_encoder, tokens, chunk_size)  # (P*C, D), in input order
     # Normalise in fp32 so fp16 features are rounded once, after the division.
     features = F.normalize(features.float(), dim=-1).to(features.dtype)

@@ -4,30 +4,20 @@ Zhou et al., "Learning to Prompt for Vision-Language Models", IJCV 2022, arXiv:2
 """
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Literal
 
 import clip
 import torch
 from clip.model import CLIP
-from clip.simple_tokenizer import SimpleTokenizer
 from torch import Tensor, nn
+
+from mopd.clip.tokens import bpe_length, first_too_long
 
 logger = logging.getLogger(__name__)
 
 ClassTokenPosition = Literal["end", "middle", "front"]
 CLASS_TOKEN_POSITIONS: tuple[str, ...] = ("end", "middle", "front")
-
-
-@functools.lru_cache(maxsize=1)
-def _tokenizer() -> SimpleTokenizer:
-    return SimpleTokenizer()
-
-
-def _n_tokens(text: str) -> int:
-    """Number of BPE tokens of `text` (no SOT/EOT)."""
-    return len(_tokenizer().encode(text))
 
 
 class PromptLearner(nn.Module):
@@ -69,7 +59,7 @@ class PromptLearner(nn.Module):
         dtype = clip_model.dtype
         init_text = ctx_init.replace("_", " ").strip()
         if init_text and pad_init:
-            n_init = _n_tokens(init_text)
+            n_init = bpe_length(init_text)
             if n_init > n_ctx:
                 raise ValueError(
                     f"the context init {init_text!r} is {n_init} tokens, more than N_CTX={n_ctx}; "
@@ -77,7 +67,7 @@ class PromptLearner(nn.Module):
                 )
             prefix_text = " ".join(["X"] * (n_ctx - n_init) + [init_text])
         elif init_text:
-            n_init = _n_tokens(init_text)
+            n_init = bpe_length(init_text)
             if n_init != n_ctx:
                 logger.info(
                     "CTX_INIT %r is %d tokens: using %d context vectors, not N_CTX=%d", init_text, n_init, n_init, n_ctx
@@ -101,7 +91,7 @@ class PromptLearner(nn.Module):
         # (C, L-1-M, W): class name, ".", EOT, padding
         self.register_buffer("token_suffix", embedding[:, 1 + n_ctx :], persistent=False)
         self.register_buffer("tokenized_prompts", tokenized, persistent=False)  # (C, L)
-        self.name_lens = [_n_tokens(name) for name in names]
+        self.name_lens = [bpe_length(name) for name in names]
         # (C, L): the row of the "end" layout that fills each position
         source_position = _source_positions(self.name_lens, n_ctx, tokenized.shape[1], class_token_position)
         self.register_buffer("source_position", source_position, persistent=False)
@@ -119,7 +109,7 @@ class PromptLearner(nn.Module):
         width = clip_model.ln_final.weight.shape[0]
         if init_text:
             init_tokens = clip.tokenize(init_text, context_length=clip_model.context_length)
-            n_init = _n_tokens(init_text)
+            n_init = bpe_length(init_text)
             ctx = torch.zeros(n_ctx, width, dtype=dtype)
             ctx[n_ctx - n_init :] = clip_model.token_embedding(init_tokens).type(dtype)[0, 1 : 1 + n_init]
             return ctx.expand(n_cls, -1, -1).clone() if csc else ctx
@@ -141,12 +131,13 @@ class PromptLearner(nn.Module):
 
 def _tokenize(texts: list[str], context_length: int) -> Tensor:
     """Token ids (N, context_length) of `texts`; a text that does not fit raises ValueError."""
-    for text in texts:
-        if _n_tokens(text) + 2 > context_length:
-            raise ValueError(
-                f"prompt {text!r} is longer than CLIP's {context_length} tokens; "
-                "shorten the class name or use fewer context tokens (TRAINER.COOP.N_CTX / CTX_INIT)"
-            )
+    too_long = first_too_long(texts, context_length)
+    if too_long is not None:
+        index, length = too_long
+        raise ValueError(
+            f"prompt {texts[index]!r} has {length} tokens, more than CLIP's {context_length}; "
+            "shorten the class name or use fewer context tokens (TRAINER.COOP.N_CTX / CTX_INIT)"
+        )
     return clip.tokenize(texts, context_length=context_length)
 
 
