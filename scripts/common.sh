@@ -4,7 +4,8 @@
 # study reads too. Scripts run from any directory; arguments after DATASET SEED are passed to
 # train.py as config overrides (e.g. MODEL.BACKBONE.NAME tiny INPUT.SIZE "(32, 32)").
 # Environment: DATA (default ./data), OUTPUT (default ./output), SHOTS (default 16), CFG (one config
-# for every dataset instead of the method's published setting), PYTHON (default python).
+# for every dataset instead of the method's published setting), PYTHON (default python),
+# ALLOW_SETTINGS_CHANGE=1 (resume, or accept as finished, a training whose recorded settings differ).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +18,8 @@ export PYTHONPATH="$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's mop
 run_step() {
     local script=$1 method=$2 step=$3
     shift 3
+    local allow=()
+    if [[ "${ALLOW_SETTINGS_CHANGE:-0}" == 1 ]]; then allow=(--allow-settings-change); fi
     exec "$PYTHON" -m mopd.study step --prog "bash $script" --data "$DATA" --output "$OUTPUT" --cfg "${CFG:-}" \
-        ${SHOTS:+--shots "$SHOTS"} "$method" "$step" "$@"
+        ${SHOTS:+--shots "$SHOTS"} "${allow[@]}" "$method" "$step" "$@"
 }

@@ -39,7 +39,12 @@ def test_mopd_base2new_scripts_train_test_skip_finished_runs_and_tabulate(backen
     other = run_script("mopd/base2new_train.sh", ["synthetic", "1", *FAST, "OPTIM.LR", "0.01"], backend, cwd,
                        check=False, **env)
     assert other.returncode == 2 and "OPTIM.LR 0.002 -> 0.01" in other.stderr, other.stderr[-2000:]
+    assert "a protocol script: ALLOW_SETTINGS_CHANGE=1" in other.stderr  # a way forward the script takes
     assert len(glob.glob(str(base_dir / "log.txt*"))) == 1  # a run with other settings is refused, not skipped
+    allowed = run_script("mopd/base2new_train.sh", ["synthetic", "1", *FAST, "OPTIM.LR", "0.01"], backend, cwd,
+                         ALLOW_SETTINGS_CHANGE="1", **env)
+    assert "Skip: a finished training run" in allowed.stdout  # accepted as it is, not retrained
+    assert len(glob.glob(str(base_dir / "log.txt*"))) == 1
 
     table = subprocess.run(
         [sys.executable, "-m", "mopd.results", str(tmp_path / "out")], cwd=REPO_ROOT, capture_output=True, text=True, check=True

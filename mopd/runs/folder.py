@@ -58,8 +58,10 @@ def _refusal(state: RunState, directory: str, changed: dict[str, tuple[Any, Any]
         what, allowed = f"the finished run in {directory}", "to accept the finished run as it is"
     else:
         what, allowed = f"the run in {directory}", "to resume it with the new settings"
-    return (f"{what} was trained with other settings: {describe_changes(changed)}. Train into another "
-            f"--output-dir for the new settings, or pass {ALLOW_FLAG} {allowed}")
+    return (f"{what} was trained with other settings: {describe_changes(changed)}. For the new settings, train "
+            f"into another folder (train.py: another --output-dir; a protocol script or a study: another OUTPUT), "
+            f"or pass {ALLOW_FLAG} {allowed} (a protocol script: ALLOW_SETTINGS_CHANGE=1; a study: "
+            f"`python -m mopd.study run ... {ALLOW_FLAG}`)")
 
 
 def check_run_folder(output_dir: str, cfg: CN, allow_settings_change: bool = False) -> RunFolder:

@@ -17,10 +17,11 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from mopd.files.repository import REPO_ROOT
+from mopd.runs.folder import ALLOW_FLAG
 from mopd.study.jobs import Job, Selection, plan_jobs
 from mopd.study.launch import SLURM_CONFIG_DEFAULT, SLURM_CONFIG_ENV, build_executor, run_jobs
 from mopd.study.runner import run_step
-from mopd.files.repository import REPO_ROOT
 from mopd.study.settings import METHODS, SEEDS, SHOTS, check_protocol, get_method
 from mopd.study.state import add_to_study
 from mopd.study.steps import SCRIPT_STEPS, Scope
@@ -62,6 +63,7 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datasets", nargs="+", help="default: each protocol's datasets")
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS), help="default: 1 2 3")
     parser.add_argument("--shots", nargs="+", type=int, help="default: 16; few_shot: 1 2 4 8 16")
+    _add_allow_flag(parser)
 
 
 def _add_executors(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +91,11 @@ def _add_executors(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--poll", type=float, help="seconds between checks for ended jobs (local 0.5, slurm 10)")
 
 
+def _add_allow_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(ALLOW_FLAG, action="store_true",
+                        help="resume (or accept as finished) trainings whose recorded settings differ (train.py's flag)")
+
+
 def _step_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "step", help="one step of a protocol script (what scripts/<method>/<step>.sh runs)",
@@ -98,6 +105,7 @@ def _step_parser(subparsers) -> None:
     _add_locations(parser)
     parser.add_argument("--shots", type=int, default=SHOTS, help="shots per class (default 16; the scripts' SHOTS)")
     parser.add_argument("--prog", default="", help="the script's name, for its usage line")
+    _add_allow_flag(parser)
     parser.add_argument("method")
     parser.add_argument("step", choices=list(SCRIPT_STEPS))
     parser.add_argument("args", nargs=argparse.REMAINDER, help="the step's arguments, then config overrides")
@@ -128,6 +136,7 @@ def _selection(args: argparse.Namespace, overrides: Sequence[str]) -> Selection:
         seeds=tuple(dict.fromkeys(args.seeds)), data=os.path.abspath(args.data), output=os.path.abspath(args.output),
         datasets=tuple(dict.fromkeys(args.datasets)) if args.datasets else None,
         shots=tuple(dict.fromkeys(args.shots)) if args.shots else None, cfg=args.cfg, overrides=tuple(overrides),
+        allow_settings_change=args.allow_settings_change,
     )
 
 
@@ -173,7 +182,7 @@ def _run_script_step(args: argparse.Namespace) -> int:
         print(f"error: SEED must be a whole number, got {values[-1]!r}", file=sys.stderr)
         return EXIT_USAGE
     scope = Scope(get_method(args.method), os.path.abspath(args.data), os.path.abspath(args.output), args.cfg,
-                  tuple(overrides))
+                  tuple(overrides), args.allow_settings_change)
     return run_step(spec.build(scope, *values[:-1], seed, args.shots)).status
 
 

@@ -33,6 +33,7 @@ class Selection:
     shots: tuple[int, ...] | None = None
     cfg: str = ""  # one config for every dataset instead of the method's setting (one method only)
     overrides: tuple[str, ...] = ()
+    allow_settings_change: bool = False  # trainings resume (or count as finished) with other defining settings
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def plan_jobs(selection: Selection) -> list[Job]:
     jobs: dict[str, dict] = {}
     for name in selection.methods:
         method = get_method(name)
-        scope = Scope(method, selection.data, selection.output, selection.cfg, selection.overrides)
+        scope = Scope(method, selection.data, selection.output, selection.cfg, selection.overrides,
+                      selection.allow_settings_change)
         for protocol in selection.protocols:
             if protocol == "few_shot" and method.eval_only:
                 logger.info("Leaving out %s few_shot: it learns nothing", name)

@@ -16,6 +16,7 @@ from mopd.feature_cache.split_features import FOLDER_NAME as FEATURE_CACHE_FOLDE
 from mopd.results.layout import run_path
 from mopd.results.logs import read_run_log
 from mopd.runs.finished import FINISHED_MARKER
+from mopd.runs.folder import ALLOW_FLAG
 from mopd.study.overrides import effective_shots
 from mopd.study.settings import TRANSFER_SOURCE, Method, dataset_config
 from mopd.study.train_process import finished_with_these_settings
@@ -32,6 +33,7 @@ class Scope:
     output: str  # output root ($OUTPUT)
     cfg: str = ""  # the scripts' CFG: one config for every dataset instead of the method's setting
     overrides: tuple[str, ...] = ()  # KEY VALUE ... passed to train.py after the step's own
+    allow_settings_change: bool = False  # trainings resume (or count as finished) with other defining settings
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Step:
     opts: tuple[str, ...]  # config overrides: the step's own, then the user's
     data: str
     output: str
+    allow_settings_change: bool = False  # a training passes train.py's --allow-settings-change
 
     @property
     def path(self) -> str:
@@ -75,6 +78,8 @@ class Step:
         for file in self.config_files:
             args += ["--config-file", file]
         args += ["--output-dir", self.path]
+        if self.trains and self.allow_settings_change:
+            args.append(ALLOW_FLAG)
         if not self.trains:
             args.append("--eval-only")
             if self.model_dir:
@@ -115,6 +120,7 @@ def _step(scope: Scope, protocol: str, phase: str, dataset: str, seed: int, shot
         protocol=protocol, phase=phase, dataset=dataset, shots=shots, seed=seed, trainer=method.trainer,
         cfg=setting.name, config_files=configs, trains=trains, model_dir=model.path if model else "",
         opts=(*opts, *scope.overrides), data=scope.data, output=scope.output,
+        allow_settings_change=scope.allow_settings_change,
     )
 
 

@@ -125,7 +125,8 @@ def finished_with_these_settings(args: Sequence[str]) -> bool:
     """
     train = load_train_module()
     try:
-        cfg = train.build_cfg(train.parse_args(list(args)))
-        return check_run_folder(cfg.OUTPUT_DIR, cfg).state == "finished"
+        parsed = train.parse_args(list(args))
+        cfg = train.build_cfg(parsed)
+        return check_run_folder(cfg.OUTPUT_DIR, cfg, parsed.allow_settings_change).state == "finished"
     except (ValueError, KeyError, OSError):  # settings that differ, or that train.py would refuse
         return False
