@@ -15,7 +15,7 @@ import submitit
 
 from mopd.study.jobs import Job
 from mopd.study.runner import run_step
-from mopd.study.state import JobRecord, read_record, this_host, write_record
+from mopd.study.state import JobRecord, readable_record, this_host, write_record
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class StudyJob(submitit.helpers.Checkpointable):
         """Run the steps until one fails; return (and write) the job's record."""
         _log_to_stdout()
         output = self.job.steps[0].output
-        previous = read_record(output, self.job.id)
+        previous = readable_record(output, self.job.id)
         job_id, log = _executor_job(self.executor)
         record = JobRecord(
             state="running", attempt=previous.attempt + 1 if previous else 1, started=time.time(),

@@ -20,7 +20,7 @@ import submitit
 
 from mopd.study.execute import StudyJob
 from mopd.study.jobs import Job
-from mopd.study.state import INTERRUPTED, JobRecord, logs_dir, read_record, this_host, write_record
+from mopd.study.state import INTERRUPTED, JobRecord, logs_dir, readable_record, this_host, write_record
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +36,14 @@ class Ended:
 
 
 def _attempts(job: Job) -> int:
-    record = read_record(job.steps[0].output, job.id)
+    record = readable_record(job.steps[0].output, job.id)
     return record.attempt if record else 0
 
 
 def _ended(job: Job, attempts_before: int, executor: str, log: str) -> Ended:
     """The job's record of the attempt that just ended; a failed one is written when the job wrote none."""
     output = job.steps[0].output
-    record = read_record(output, job.id)
+    record = readable_record(output, job.id)
     if record is not None and record.attempt > attempts_before and record.state in ("done", "failed"):
         return Ended(job, record)
     now = time.time()
