@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 
@@ -56,6 +57,16 @@ class StudyJob(submitit.helpers.Checkpointable):
         self.job = job
         self.executor = executor
         self.threads = threads
+
+    def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
+        """What submitit requeues when SLURM preempts the job or its time runs out: this same job.
+
+        SIGTERM is ignored from here on, which submitit's `scontrol requeue` child inherits: the requeue
+        it asks for sends SIGTERM to every process of the job, and one that reached scontrol before it
+        exited would turn a requeue that happened into an error, and the job into a failed one.
+        """
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        return super().checkpoint(*args, **kwargs)
 
     def __call__(self) -> JobRecord:
         """Run the steps until one fails; return (and write) the job's record."""
