@@ -72,6 +72,27 @@ def test_slurm_job_array_runs_a_whole_study_with_the_numbers_of_the_bash_scripts
     assert {path: correct_counts(out)[path] for path in by_bash} == by_bash
 
 
+def test_slurm_refusing_gpus_on_a_cluster_without_them_advises_gpus_per_job_0(data_root, tmp_path):
+    gres = subprocess.run(["sinfo", "-h", "-o", "%G"], capture_output=True, text=True).stdout
+    if "gpu" in gres:
+        pytest.skip(f"this cluster's nodes have GPUs (sinfo %G: {gres.strip()}); the test needs a cluster without")
+
+    def refusal(*options: str) -> str:
+        proc = study("run", "--executor", "slurm", *options, "--methods", "zsclip", "--datasets", "synthetic",
+                     "--seeds", "1", "--shots", "4", "--data", data_root, "--output", str(tmp_path / "out"),
+                     *STUDY_OVERRIDES)
+        assert proc.returncode == 2, proc.stdout[-3000:]
+        return proc.stderr.strip().splitlines()[-1]
+
+    gpus = refusal()  # the default: one GPU per job
+    assert gpus.startswith("error: SLURM refused the job array (sbatch: error: Invalid generic resource (gres) "
+                           "specification); each job asks for 1 GPU (--gpus-per-job, default 1)")
+    assert gpus.endswith("pass --gpus-per-job 0 to run the jobs on CPUs, or --partition with one that has GPUs")
+    partition = refusal("--gpus-per-job", "0", "--partition", "no-such-partition")  # other refusals: other advice
+    assert "invalid partition specified: no-such-partition" in partition and "--gpus-per-job" not in partition
+    assert partition.endswith("check --partition, --account, --qos, --time and the site config (--slurm-config)")
+
+
 def _slurm_state(slurm_id: str) -> str:
     return subprocess.run(["squeue", "-h", "-o", "%T", "-j", slurm_id], capture_output=True, text=True).stdout.strip()
 
