@@ -34,3 +34,10 @@ def test_read_json_of_a_corrupt_file_raises_value_error_naming_it(tmp_path):
     path.write_text('{"train": [')
     with pytest.raises(ValueError, match="broken.json is not valid JSON"):
         data_io.read_json(str(path))
+
+
+def test_read_json_of_binary_garbage_raises_value_error_naming_it(tmp_path):
+    path = tmp_path / "garbage.json"
+    path.write_bytes(b"\x96\x00\xfe")
+    with pytest.raises(ValueError, match=r"garbage.json is not UTF-8 text \(.*0x96.*; the file is damaged: delete it"):
+        data_io.read_json(str(path))

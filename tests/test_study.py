@@ -3,7 +3,9 @@ data, failures that stay local, a killed job finished by the same command, GPU s
 from __future__ import annotations
 
 import glob
+import json
 import os
+import shutil
 import signal
 import subprocess
 from collections import Counter
@@ -13,7 +15,7 @@ import pytest
 from study_helpers import STUDY_OVERRIDES, correct_counts, records, study, study_argv, study_env, wait_for
 
 from e2e import REPO_ROOT
-from mopd.study.state import JobRecord, PlannedJob
+from mopd.study.state import JobRecord, PlannedJob, record_path
 from mopd.study.status import JobStatus, time_left
 
 
@@ -41,6 +43,58 @@ def test_debug_study_reports_a_missing_dataset_and_the_rest_finishes(data_root, 
 
     again = study(*args)  # only what is not done runs again
     assert again.returncode == 1 and "4 jobs: 2 done, 2 to run" in again.stdout
+
+
+def test_damaged_bookkeeping_is_named_by_status_and_rewritten_by_run_from_the_run_folders(data_root, tmp_path):
+    out = str(tmp_path / "out")
+    args = ["run", "--executor", "debug", "--methods", "zsclip", "--datasets", "synthetic", "--seeds", "1", "2", "3",
+            "--shots", "4", "--data", data_root, "--output", out, *STUDY_OVERRIDES]
+    assert study(*args).returncode == 0
+    job = "base2new/test_base/synthetic/shots_4/ZeroshotCLIP/vit_b16/seed{}"
+    paths = {seed: record_path(out, job.format(seed)) for seed in (1, 2, 3)}
+    with open(paths[2], "rb") as f:
+        whole = f.read()
+    with open(paths[1], "wb") as f:
+        f.write(b"\x96\x00\xfe binary garbage")
+    with open(paths[2], "wb") as f:
+        f.write(whole[: len(whole) // 2])  # cut off mid-write
+    with open(paths[3], "w") as f:
+        json.dump({**json.loads(whole), "attempt": "2", "state": "finished"}, f)  # every key, wrong types
+    shutil.rmtree(os.path.join(out, job.format(3)))  # seed 3 is not done: its run is gone
+
+    status = study("status", out)  # every damaged record in one report, and the jobs all the same
+    assert status.returncode == 1 and not status.stderr, status.stderr
+    assert "3 jobs: 2 done, 0 running, 1 failed, 0 pending" in status.stdout
+    damaged = status.stdout.split("## Damaged records")[1]
+    for seed, problem in ((1, "not UTF-8 text ('utf-8' codec can't decode byte 0x96"), (2, "not valid JSON ("),
+                          (3, "not a valid job record (state should be one of 'running', 'done', 'failed', got 'finished'; "
+                              "attempt should be int, got '2')")):
+        assert f"- {paths[seed]}\n  {problem}" in damaged
+    assert f"- {job.format(3)}\n  its record {paths[3]} is damaged" in status.stdout  # not done: failed
+
+    again = study(*args)  # what is done comes from the run folders; the records are rewritten
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "3 jobs: 2 done, 1 to run" in again.stdout
+    assert all(f"{path} was damaged: " in again.stdout for path in paths.values())
+    assert {seed: (r["state"], r["attempt"]) for seed, r in zip((1, 2, 3), records(out).values())} == {
+        1: ("done", 0), 2: ("done", 0), 3: ("done", 1)}  # 0: rebuilt from the run folders
+    status = study("status", out)
+    assert status.returncode == 0 and "3 jobs: 3 done" in status.stdout and "Damaged" not in status.stdout
+
+    plan = os.path.join(out, "study", "study.json")
+    with open(plan, "r+b") as f:  # study.json and a record at once
+        f.truncate(40)
+    with open(paths[1], "w") as f:
+        json.dump({"state": "done"}, f)
+    status = study("status", out)
+    assert status.returncode == 1 and not status.stderr, status.stderr
+    assert f"The planned jobs are unknown: {plan} cannot be read back." in status.stdout
+    assert f"- {plan}\n  not valid JSON (" in status.stdout
+    assert f"- {paths[1]}\n  not a valid job record (lacks the keys attempt, executor, " in status.stdout
+    again = study(*args)
+    assert again.returncode == 0 and "3 jobs: 3 done, 0 to run" in again.stdout, again.stdout[-3000:]
+    status = study("status", out)
+    assert status.returncode == 0 and "3 jobs: 3 done" in status.stdout and "Damaged" not in status.stdout
 
 
 def test_local_study_finishes_a_job_killed_mid_training_with_the_numbers_of_an_uninterrupted_one(data_root, tmp_path):

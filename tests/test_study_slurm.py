@@ -9,6 +9,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -71,13 +72,38 @@ def test_slurm_job_array_runs_a_whole_study_with_the_numbers_of_the_bash_scripts
     assert {path: correct_counts(out)[path] for path in by_bash} == by_bash
 
 
+def test_slurm_refusing_gpus_on_a_cluster_without_them_advises_gpus_per_job_0(data_root, tmp_path):
+    gres = subprocess.run(["sinfo", "-h", "-o", "%G"], capture_output=True, text=True).stdout
+    if "gpu" in gres:
+        pytest.skip(f"this cluster's nodes have GPUs (sinfo %G: {gres.strip()}); the test needs a cluster without")
+
+    def refusal(*options: str) -> str:
+        proc = study("run", "--executor", "slurm", *options, "--methods", "zsclip", "--datasets", "synthetic",
+                     "--seeds", "1", "--shots", "4", "--data", data_root, "--output", str(tmp_path / "out"),
+                     *STUDY_OVERRIDES)
+        assert proc.returncode == 2, proc.stdout[-3000:]
+        return proc.stderr.strip().splitlines()[-1]
+
+    gpus = refusal()  # the default: one GPU per job
+    assert gpus.startswith("error: SLURM refused the job array (sbatch: error: Invalid generic resource (gres) "
+                           "specification); each job asks for 1 GPU (--gpus-per-job, default 1)")
+    assert gpus.endswith("pass --gpus-per-job 0 to run the jobs on CPUs, or --partition with one that has GPUs")
+    partition = refusal("--gpus-per-job", "0", "--partition", "no-such-partition")  # other refusals: other advice
+    assert "invalid partition specified: no-such-partition" in partition and "--gpus-per-job" not in partition
+    assert partition.endswith("check --partition, --account, --qos, --time and the site config (--slurm-config)")
+
+
 def _slurm_state(slurm_id: str) -> str:
     return subprocess.run(["squeue", "-h", "-o", "%T", "-j", slurm_id], capture_output=True, text=True).stdout.strip()
 
 
 def test_slurm_requeued_and_preempted_jobs_resume_from_their_checkpoints(data_root, tmp_path):
     """Seed 1 is requeued with `scontrol requeue`; seed 2 gets the preemption signal submitit turns into a
-    checkpoint and a requeue. Both start again and resume their training where it stopped."""
+    checkpoint and a requeue. Both start again and resume their training where it stopped.
+
+    submitit ignores the SIGTERM of a requeue, so a job goes on until SLURM's SIGKILL after the grace time
+    (KillWait: 2 s in .ci/slurm, 30 s by default) and could finish first; the test sends that SIGKILL at
+    once, so the first attempt stops mid-run whatever the cluster's grace time."""
     out = str(tmp_path / "out")
     run_dirs = {seed: os.path.join(out, f"base2new/train_base/synthetic/shots_4/CoOp/vit_b16_ctxv1/seed{seed}")
                 for seed in (1, 2)}
@@ -88,8 +114,10 @@ def test_slurm_requeued_and_preempted_jobs_resume_from_their_checkpoints(data_ro
                           text=True) as proc:
         wait_for(lambda: all(os.path.isfile(os.path.join(d, "prompt_learner", "model.pth.tar-3"))
                              for d in run_dirs.values()), 300, "both jobs' third checkpoint")
-        ids = {seed: records(out)[os.path.relpath(d, out)]["executor_job_id"] for seed, d in run_dirs.items()}
+        running = {seed: records(out)[os.path.relpath(d, out)] for seed, d in run_dirs.items()}
+        ids = {seed: record["executor_job_id"] for seed, record in running.items()}
         subprocess.run(["scontrol", "requeue", ids[1]], check=True)
+        os.kill(running[1]["pid"], signal.SIGKILL)  # the end of the grace time, now (one node: the job runs here)
         subprocess.run(["scancel", "--signal", "USR2", ids[2]], check=True)  # what SLURM sends before preempting
         wait_for(lambda: all(_slurm_state(i) == "PENDING" for i in ids.values()), 120, "both jobs to be requeued")
         for slurm_id in ids.values():  # SLURM holds a requeued job back for 2 minutes; let it start now

@@ -21,16 +21,25 @@ def file_digest(path: str, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def read_json(path: str) -> Any:
-    """Load a JSON file; a corrupt file raises ValueError naming it."""
-    with open(path, encoding="utf-8") as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as err:
-            raise ValueError(
-                f"{path} is not valid JSON ({err}); the file is damaged: "
-                "delete it, then rebuild or download it"
-            ) from err
+class DamagedJSONError(ValueError):
+    """A JSON file that cannot be read back: not UTF-8 text, not JSON, or not the shape it should have."""
+
+    def __init__(self, path: str, problem: str, fix: str) -> None:
+        super().__init__(f"{path} is {problem}; the file is damaged: {fix}")
+        self.path = path
+        self.problem = problem  # e.g. "not valid JSON (Expecting value: line 1 column 1 (char 0))"
+
+
+def read_json(path: str, fix: str = "delete it, then rebuild or download it") -> Any:
+    """Load a JSON file; one that is not UTF-8 JSON raises DamagedJSONError naming it, with `fix`."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise DamagedJSONError(path, f"not UTF-8 text ({err})", fix) from err
+    except json.JSONDecodeError as err:
+        raise DamagedJSONError(path, f"not valid JSON ({err})", fix) from err
 
 
 def dump_json(obj: Any) -> bytes:

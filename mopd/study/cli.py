@@ -156,16 +156,17 @@ def _run(args: argparse.Namespace, jobs: Sequence[Job]) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from mopd.study.state import study_dir
+    from mopd.study.state import study_file
     from mopd.study.status import render_status, study_status
 
-    statuses, parallelism = study_status(os.path.abspath(args.output))
-    if not statuses:
-        print(f"error: no study in {args.output}: {study_dir(args.output)}/study.json is written by "
+    output = os.path.abspath(args.output)
+    if not os.path.isfile(study_file(output)):
+        print(f"error: no study in {args.output}: {study_file(args.output)} is written by "
               "`python -m mopd.study run`", file=sys.stderr)
         return EXIT_USAGE
-    sys.stdout.write(render_status(args.output, statuses, parallelism, args.verbose))
-    return EXIT_FAILED if any(s.state == "failed" for s in statuses) else 0
+    status = study_status(output)
+    sys.stdout.write(render_status(args.output, status, args.verbose))
+    return EXIT_FAILED if status.damaged or any(s.state == "failed" for s in status.jobs) else 0
 
 
 def _run_script_step(args: argparse.Namespace) -> int:

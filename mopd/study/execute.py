@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 
@@ -15,7 +16,7 @@ import submitit
 
 from mopd.study.jobs import Job
 from mopd.study.runner import run_step
-from mopd.study.state import JobRecord, read_record, this_host, write_record
+from mopd.study.state import JobRecord, readable_record, this_host, write_record
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +58,21 @@ class StudyJob(submitit.helpers.Checkpointable):
         self.executor = executor
         self.threads = threads
 
+    def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
+        """What submitit requeues when SLURM preempts the job or its time runs out: this same job.
+
+        SIGTERM is ignored from here on, which submitit's `scontrol requeue` child inherits: the requeue
+        it asks for sends SIGTERM to every process of the job, and one that reached scontrol before it
+        exited would turn a requeue that happened into an error, and the job into a failed one.
+        """
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        return super().checkpoint(*args, **kwargs)
+
     def __call__(self) -> JobRecord:
         """Run the steps until one fails; return (and write) the job's record."""
         _log_to_stdout()
         output = self.job.steps[0].output
-        previous = read_record(output, self.job.id)
+        previous = readable_record(output, self.job.id)
         job_id, log = _executor_job(self.executor)
         record = JobRecord(
             state="running", attempt=previous.attempt + 1 if previous else 1, started=time.time(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -20,11 +21,12 @@ import submitit
 
 from mopd.study.execute import StudyJob
 from mopd.study.jobs import Job
-from mopd.study.state import INTERRUPTED, JobRecord, logs_dir, read_record, this_host, write_record
+from mopd.study.state import INTERRUPTED, JobRecord, logs_dir, readable_record, this_host, write_record
 
 logger = logging.getLogger(__name__)
 
 LOCAL_TIMEOUT_MIN = 60 * 24 * 365  # a local job runs until it ends
+_GPU_REFUSAL = re.compile(r"gres|gpu", re.IGNORECASE)  # sbatch's words when it cannot give the GPUs asked for
 
 
 @dataclass(frozen=True)
@@ -36,14 +38,14 @@ class Ended:
 
 
 def _attempts(job: Job) -> int:
-    record = read_record(job.steps[0].output, job.id)
+    record = readable_record(job.steps[0].output, job.id)
     return record.attempt if record else 0
 
 
 def _ended(job: Job, attempts_before: int, executor: str, log: str) -> Ended:
     """The job's record of the attempt that just ended; a failed one is written when the job wrote none."""
     output = job.steps[0].output
-    record = read_record(output, job.id)
+    record = readable_record(output, job.id)
     if record is not None and record.attempt > attempts_before and record.state in ("done", "failed"):
         return Ended(job, record)
     now = time.time()
@@ -190,11 +192,20 @@ class SlurmExecutor:
             handles = executor.submit_array([StudyJob(job, self.name, self.threads) for job in jobs])
         except (submitit.core.utils.FailedJobError, submitit.core.utils.FailedSubmissionError) as err:
             said = " ".join(str(err).split())
-            raise ValueError(f"SLURM refused the job array ({said}); check --partition, --account, --qos, "
-                             "--time and the site config (--slurm-config)") from None
+            raise ValueError(f"SLURM refused the job array ({said}); {self._refusal_advice(said)}") from None
         self.array_id = handles[0].job_id.split("_")[0]
         logger.info("Submitted %d jobs as SLURM job %s (logs in %s)", len(jobs), self.array_id, logs_dir(self.output))
         return list(zip(jobs, before, handles))
+
+    def _refusal_advice(self, said: str) -> str:
+        """What to change after sbatch refused the array with the message `said`."""
+        gpus = self.options.gpus_per_job
+        if gpus and _GPU_REFUSAL.search(said):
+            where = f"partition {self.options.partition}" if self.options.partition else "the default partition"
+            return (f"each job asks for {gpus} GPU{'s' if gpus > 1 else ''} (--gpus-per-job, default 1), which "
+                    f"{where} does not offer: pass --gpus-per-job 0 to run the jobs on CPUs, or --partition "
+                    "with one that has GPUs")
+        return "check --partition, --account, --qos, --time and the site config (--slurm-config)"
 
     def run(self, jobs: Sequence[Job]) -> Iterator[Ended]:
         """Submit the jobs and yield each as it ends."""

@@ -14,6 +14,7 @@ import yaml
 
 from mopd.study.executors import DebugExecutor, Ended, LocalExecutor, SlurmExecutor, SlurmOptions, local_slots
 from mopd.study.jobs import Job
+from mopd.study.state import rewrite_damaged_record
 from mopd.study.status import format_seconds
 
 logger = logging.getLogger(__name__)
@@ -111,9 +112,15 @@ def _print_results(output: str, protocols: Sequence[str]) -> None:
 
 
 def run_jobs(executor, jobs: Sequence[Job], args: argparse.Namespace) -> int:
-    """Run the jobs that are not done; print the results tables and a summary; 1 when a job failed."""
+    """Run the jobs that are not done; print the results tables and a summary; 1 when a job failed.
+
+    What is done is read from the run folders; a damaged job record is rewritten from them first.
+    """
     output = os.path.abspath(args.output)
-    todo = [job for job in jobs if not job.done()]
+    done = {job.id: job.done() for job in jobs}
+    for job in jobs:
+        rewrite_damaged_record(output, job.id, done[job.id], executor.name)
+    todo = [job for job in jobs if not done[job.id]]
     logger.info("%d jobs: %d done, %d to run (%s executor, %d at once)", len(jobs), len(jobs) - len(todo),
                 len(todo), executor.name, min(executor.parallelism, max(1, len(todo))))
     if args.no_wait:

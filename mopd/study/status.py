@@ -2,7 +2,9 @@
 
 A job is done when its runs' markers and results are in their folders; otherwise its record says
 whether it runs (and its process or SLURM job is still there), failed (with its last error line and
-log), or has not started. The time left is estimated from the jobs that finished.
+log), or has not started. The time left is estimated from the jobs that finished. Bookkeeping files
+that cannot be read back are all named in one section; a job that is not done and whose record is
+damaged counts as failed, since only `run` can say more.
 """
 from __future__ import annotations
 
@@ -14,10 +16,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from mopd.study.state import INTERRUPTED, JobRecord, PlannedJob, read_record, read_study, this_host
+from mopd.files.io import DamagedJSONError
+from mopd.study.state import (
+    INTERRUPTED, REWRITE, JobRecord, PlannedJob, damaged_records, read_record, read_study, this_host,
+)
 from mopd.study.steps import run_finished
 
 STATES = ("done", "running", "failed", "pending")
+
+
+@dataclass(frozen=True)
+class StudyStatus:
+    """Every planned job's status, the last `run`'s parallelism, and the bookkeeping files that are damaged."""
+
+    jobs: list[JobStatus]
+    parallelism: int
+    damaged: list[DamagedJSONError]  # study.json first when it is damaged (then `jobs` is empty)
 
 
 @dataclass(frozen=True)
@@ -68,10 +82,15 @@ class _Liveness:
         return True  # another machine, no scheduler to ask: trust the record
 
 
-def job_status(output: str, job: PlannedJob, liveness: _Liveness) -> JobStatus:
-    """The state of one planned job."""
-    record = read_record(output, job.id)
-    if all(run_finished(path, trains) for path, trains in job.steps):
+def job_status(output: str, job: PlannedJob, liveness: _Liveness, damaged: list[DamagedJSONError]) -> JobStatus:
+    """The state of one planned job; a damaged record is added to `damaged`."""
+    done = all(run_finished(path, trains) for path, trains in job.steps)
+    try:
+        record = read_record(output, job.id)
+    except DamagedJSONError as err:
+        damaged.append(err)
+        return JobStatus(job, "done" if done else "failed", None, "" if done else f"its record {err.path} is damaged")
+    if done:
         return JobStatus(job, "done", record)
     if record is None:
         return JobStatus(job, "pending", None)
@@ -84,11 +103,15 @@ def job_status(output: str, job: PlannedJob, liveness: _Liveness) -> JobStatus:
     return JobStatus(job, "pending", record)  # recorded done, but its runs are gone
 
 
-def study_status(output: str) -> tuple[list[JobStatus], int]:
-    """The state of every job planned in `output`, and how many jobs the last `run` ran at once."""
-    jobs, parallelism = read_study(output)
-    liveness = _Liveness()
-    return [job_status(output, job, liveness) for job in jobs], parallelism
+def study_status(output: str) -> StudyStatus:
+    """The state of every job planned in `output`; with a damaged study.json, every damaged job record."""
+    try:
+        jobs, parallelism = read_study(output)
+    except DamagedJSONError as err:
+        return StudyStatus([], 0, [err, *damaged_records(output)])
+    liveness, damaged = _Liveness(), []
+    statuses = [job_status(output, job, liveness, damaged) for job in jobs]
+    return StudyStatus(statuses, parallelism, damaged)
 
 
 def format_seconds(seconds: float) -> str:
@@ -150,10 +173,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [line(header), "|" + "---|" * len(header)] + [line(row) for row in rows]
 
 
-def render_status(output: str, statuses: Sequence[JobStatus], parallelism: int, verbose: bool = False) -> str:
-    """The status report as Markdown text."""
+def _job_lines(statuses: Sequence[JobStatus], parallelism: int) -> list[str]:
+    """The counts, and the table per method, protocol and dataset."""
     counts = {state: sum(s.state == state for s in statuses) for state in STATES}
-    lines = [f"# Study in {output}", "", f"{len(statuses)} jobs: " + ", ".join(f"{counts[s]} {s}" for s in STATES), ""]
+    lines = [f"{len(statuses)} jobs: " + ", ".join(f"{counts[s]} {s}" for s in STATES), ""]
     groups: dict[tuple[str, str, str], list[JobStatus]] = defaultdict(list)
     for status in statuses:
         groups[(status.job.method, status.job.protocol, status.job.dataset)].append(status)
@@ -163,28 +186,60 @@ def render_status(output: str, statuses: Sequence[JobStatus], parallelism: int, 
         mean = _mean(times)
         rows.append([method, protocol, dataset] + [str(sum(s.state == state for s in members)) for state in STATES]
                     + [format_seconds(mean) if mean is not None else "-"])
-    lines += _table(["Method", "Protocol", "Dataset", *STATES, "Time per job"], rows) + [""]
+    return lines + _table(["Method", "Protocol", "Dataset", *STATES, "Time per job"], rows) + [""]
+
+
+def _failed_lines(statuses: Sequence[JobStatus]) -> list[str]:
     failed = [s for s in statuses if s.state == "failed"]
-    if failed:
-        lines += ["## Failed", ""]
-        for status in failed:
-            log = status.record.log if status.record and status.record.log else "the console of the run command"
-            lines += [f"- {status.job.id}", f"  {status.error}", f"  log: {log}"]
-        lines.append("")
+    if not failed:
+        return []
+    lines = ["## Failed", ""]
+    for status in failed:
+        if status.record is None:
+            log = "unknown: the record is damaged"
+        else:
+            log = status.record.log or "the console of the run command"
+        lines += [f"- {status.job.id}", f"  {status.error}", f"  log: {log}"]
+    return lines + [""]
+
+
+def _running_lines(statuses: Sequence[JobStatus]) -> list[str]:
     running = [s for s in statuses if s.state == "running"]
-    if running:
-        lines += ["## Running", ""]
-        for status in running:
-            record = status.record
-            where = f"{record.executor} job {record.executor_job_id}" if record.executor_job_id else record.executor
-            lines.append(f"- {status.job.id}: {where} on {record.host}, attempt {record.attempt}, for "
-                         f"{format_seconds(time.time() - record.started)} (log: {record.log or 'console'})")
-        lines.append("")
+    if not running:
+        return []
+    lines = ["## Running", ""]
+    for status in running:
+        record = status.record
+        where = f"{record.executor} job {record.executor_job_id}" if record.executor_job_id else record.executor
+        lines.append(f"- {status.job.id}: {where} on {record.host}, attempt {record.attempt}, for "
+                     f"{format_seconds(time.time() - record.started)} (log: {record.log or 'console'})")
+    return lines + [""]
+
+
+def _damaged_lines(damaged: Sequence[DamagedJSONError]) -> list[str]:
+    if not damaged:
+        return []
+    lines = ["## Damaged records", ""]
+    for err in damaged:
+        lines += [f"- {err.path}", f"  {err.problem}"]
+    return lines + ["", f"To repair them, {REWRITE}.", ""]
+
+
+def render_status(output: str, status: StudyStatus, verbose: bool = False) -> str:
+    """The status report as Markdown text."""
+    statuses = status.jobs
+    lines = [f"# Study in {output}", ""]
+    if status.damaged and not statuses:
+        lines += [f"The planned jobs are unknown: {status.damaged[0].path} cannot be read back.", ""]
+    else:
+        lines += _job_lines(statuses, status.parallelism) + _failed_lines(statuses) + _running_lines(statuses)
+    lines += _damaged_lines(status.damaged)
     if verbose:
         lines += ["## Jobs", ""]
         lines += _table(["Job", "State", "Time"], [
             [s.job.id, s.state, format_seconds(s.record.seconds) if s.state == "done" and s.record
              and s.record.seconds is not None else "-"] for s in statuses])
         lines.append("")
-    lines.append(f"Time left: {time_left(statuses, parallelism)}")
+    if statuses:
+        lines.append(f"Time left: {time_left(statuses, status.parallelism)}")
     return "\n".join(lines) + "\n"
