@@ -4,15 +4,15 @@ Zhou et al., "Learning to Prompt for Vision-Language Models", IJCV 2022, arXiv:2
 """
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Literal
 
 import clip
 import torch
 from clip.model import CLIP
-from clip.simple_tokenizer import SimpleTokenizer
 from torch import Tensor, nn
+
+from mopd.prompts.classnames import clip_tokenizer, prompt_name
 
 logger = logging.getLogger(__name__)
 
@@ -20,14 +20,9 @@ ClassTokenPosition = Literal["end", "middle", "front"]
 CLASS_TOKEN_POSITIONS: tuple[str, ...] = ("end", "middle", "front")
 
 
-@functools.lru_cache(maxsize=1)
-def _tokenizer() -> SimpleTokenizer:
-    return SimpleTokenizer()
-
-
 def _n_tokens(text: str) -> int:
     """Number of BPE tokens of `text` (no SOT/EOT)."""
-    return len(_tokenizer().encode(text))
+    return len(clip_tokenizer().encode(text))
 
 
 class PromptLearner(nn.Module):
@@ -89,7 +84,7 @@ class PromptLearner(nn.Module):
         else:
             prefix_text = " ".join(["X"] * n_ctx)
 
-        names = [name.replace("_", " ") for name in classnames]
+        names = [prompt_name(name) for name in classnames]
         texts = [f"{prefix_text} {name}." for name in names]
         tokenized = _tokenize(texts, clip_model.context_length)  # (C, L)
         with torch.no_grad():
