@@ -2,7 +2,7 @@
 import os
 
 from mopd.backend import DATASET_REGISTRY
-from mopd.data.imagenet_classes import CLASSNAMES_FILE, classnames_of
+from mopd.data.imagenet_classes import CLASSNAMES_FILE, CLIP_SHARED_NAMES, classnames_of
 from mopd.data.layout import DatasetLocation, list_subfolders, read_class_folders, require_class_folders
 from mopd.data.readers import DatasetReader, Splits
 
@@ -21,6 +21,7 @@ class ImageNet(DatasetReader):
     image_folder = "images"
     required_folders = {"images/train": "training image folder", "images/val": "validation image folder"}
     val_is_test = True
+    shared_names = CLIP_SHARED_NAMES
 
     def read_splits(self, location: DatasetLocation) -> Splits:
         """The images of train/<wnid>/ as train and of val/<wnid>/ as test, in the same label order."""

@@ -7,7 +7,8 @@ Datasets get five classes, except ImageNet-A/-R, which get their real 200 class 
 files cut each class into 6 train, 3 val and 3 test images; FGVCAircraft's own lists do the same.
 `with_split=False` leaves CoOp's split file out (the reader then creates one); datasets that have
 no split file (FGVCAircraft, the ImageNet family) ignore it.
-`dataset_cfg`, `build_reader` and `relative_records` read a fake copy back through its reader.
+`dataset_cfg`, `build_reader` and `relative_records` read a fake copy back through its reader;
+`rename_class` renames a class where the copy names its classes.
 `fake_items` makes empty image files and their Datum items for tests of the split helpers.
 """
 from __future__ import annotations
@@ -479,6 +480,38 @@ FAKE_LAYOUTS: dict[str, Callable[..., FakeDataset]] = {
 def build_fake_dataset(config: str, root: Path, with_split: bool = True) -> FakeDataset:
     """Write the fake copy of dataset `config` (a configs/datasets name) under `root`."""
     return FAKE_LAYOUTS[config](Path(root), with_split=with_split)
+
+
+def rename_class(fake: FakeDataset, label: int, name: str) -> None:
+    """Name class `label` of a fake dataset `name` where the dataset names its classes.
+
+    That is its split file, else its class-name file (`classnames.txt`), else FGVCAircraft's
+    variants.txt and the lists that name each image's variant.
+    """
+    old = fake.classnames[label]
+    if fake.split_file and fake.records is not None:
+        path = fake.folder / fake.split_file
+        split = json.loads(path.read_text(encoding="utf-8"))
+        for record in (record for records in split.values() for record in records if record[1] == label):
+            record[2] = name
+        path.write_text(json.dumps(split, indent=4), encoding="utf-8")
+        return
+    lists = [fake.folder / "classnames.txt"] if (fake.folder / "classnames.txt").is_file() else [
+        fake.folder / "variants.txt", *sorted(fake.folder.glob("images_variant_*.txt"))
+    ]
+    for path in lists:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        renamed = [_renamed_line(line, old, name, first_field=path.name != "variants.txt") for line in lines]
+        assert renamed != lines, f"{old!r} is not in {path}"
+        _write_text(path, renamed)
+
+
+def _renamed_line(line: str, old: str, new: str, *, first_field: bool) -> str:
+    """`line` with the class name `old` replaced by `new`; after a first field (`<id> <name>`) if `first_field`."""
+    if not first_field:
+        return new if line == old else line
+    head, _, tail = line.partition(" ")
+    return f"{head} {new}" if tail == old else line
 
 
 def dataset_cfg(root, config: str, *, shots: int = -1, seed: int = 1, subsample: str = "all"):

@@ -198,3 +198,45 @@ def test_classes_with_fewer_images_than_num_shots_train_on_all_of_them_with_one_
     assert "* accuracy:" in proc.stdout and (out / "run_finished.json").is_file()
     cache = json.loads((own_data / "synthetic" / "split_fewshot" / "shot_9-seed_1.json").read_text())
     assert len(cache["train"]) == 4 * 8  # every image of every class
+
+
+def _break_split(split_path, case: str) -> list[str]:
+    """Edit the synthetic split file as `case` says; the fragments that the error and `check` must hold."""
+    split = json.loads(split_path.read_text())
+    image, label, name = split["test"][0]
+    if case == "image twice":
+        split["test"].append([image, label, name])
+        expected = [f"{image!r} twice in test (label {label}, {name!r})"]
+    elif case == "image under two labels":
+        _, other, other_name = split["test"][-1]
+        split["test"].append([image, other, other_name])
+        expected = [f"{image!r} under two labels: {label} ({name!r}) in test and {other} ({other_name!r}) in test"]
+    else:
+        first = split["train"][0][2]
+        for record in (r for records in split.values() for r in records if r[1] == 1):
+            record[2] = first.title()
+        expected = [f"classes 0 ({first!r}) and 1 ({first.title()!r}) give CLIP the same text"]
+    split_path.write_text(json.dumps(split))
+    return expected
+
+
+@pytest.mark.parametrize("case", ["image twice", "image under two labels", "classes differing in case"])
+def test_data_that_cannot_be_told_apart_ends_with_one_error_before_anything_is_written_and_check_reports_it(
+    own_data, tmp_path, kept_output, case
+):
+    split_path = own_data / "synthetic" / "split_synthetic.json"
+    expected = _break_split(split_path, case)
+    data_before, output_before = snapshot(own_data), snapshot(kept_output)
+    proc = run_train(_args(str(own_data), str(kept_output)), "builtin", str(tmp_path), check=False)
+    where = str(split_path) if case.startswith("image") else str(own_data / "synthetic" / "images")
+    _error_line(proc, where, *expected)
+    assert snapshot(kept_output) == output_before and snapshot(own_data) == data_before  # no few-shot cache either
+
+    check = subprocess.run(
+        [sys.executable, "-m", "mopd.data", "check", "--root", str(own_data), "synthetic"],
+        cwd=str(tmp_path), env=_env("builtin"), capture_output=True, text=True, timeout=600,
+    )
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert f"synthetic: NOT READY, 1 problem(s) in {own_data / 'synthetic'}:" in check.stdout
+    (problem,) = [line for line in check.stdout.splitlines() if line.startswith("  problem: ")]
+    assert problem.startswith(f"  problem: split file {split_path}") and all(f in problem for f in expected), problem

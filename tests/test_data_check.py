@@ -1,4 +1,5 @@
 """`python -m mopd.data check` and the dataset catalog: ready/missing reports against CoOp's layouts."""
+import json
 import os
 
 import pytest
@@ -47,8 +48,15 @@ def _make(root, name, skip=()):
         else:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
-                f.write("{}")
+                f.write(_content(item))
     return os.path.join(root, folder)
+
+
+def _content(item: str) -> str:
+    """A file of a layout, as `check` reads it: an empty split file, one class in a class-name list."""
+    if item.startswith("split_") and item.endswith(".json"):
+        return '{"train": [], "val": [], "test": []}'
+    return {"classnames.txt": "n01440764 tench\n", "variants.txt": "707-320\n"}.get(item, "{}")
 
 
 def test_catalog_has_the_fifteen_datasets_of_the_config_names():
@@ -187,3 +195,78 @@ def test_check_of_a_missing_synthetic_dataset_says_how_to_generate_it(tmp_path, 
     out = capsys.readouterr().out
     assert f"synthetic: NOT READY, 2 missing in {tmp_path / 'synthetic'}:" in out
     assert "generate it with `python -m mopd.data.synthetic --root $DATA`" in out
+
+
+def _write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def test_check_reports_a_split_file_listing_an_image_twice_or_under_two_labels_and_classes_named_alike(
+    tmp_path, capsys
+):
+    folder = _make(str(tmp_path), "dtd")
+    split = os.path.join(folder, "split_zhou_DescribableTextures.json")
+    _write(split, json.dumps({
+        "train": [["banded/a.jpg", 0, "banded"], ["bumpy/b.jpg", 1, "Banded"]],
+        "val": [["banded/a.jpg", 1, "Banded"]],
+        "test": [["bumpy/c.jpg", 1, "Banded"], ["bumpy/c.jpg", 1, "Banded"]],
+    }))
+    assert main(["check", "--root", str(tmp_path), "dtd"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"dtd: NOT READY, 3 problem(s) in {folder}:",
+        f"  problem: split file {split} lists 'bumpy/c.jpg' twice in test (label 1, 'Banded')",
+        f"  problem: split file {split} lists 'banded/a.jpg' under two labels: 0 ('banded') in train and 1 ('Banded') "
+        "in val",
+        f"  problem: split file {split}: classes 0 ('banded') and 1 ('Banded') give CLIP the same text",
+    ]
+
+
+def test_check_reports_a_malformed_split_file_and_a_missing_item_together(tmp_path, capsys):
+    folder = _make(str(tmp_path), "eurosat", skip={"2750/"})
+    split = os.path.join(folder, "split_zhou_EuroSAT.json")
+    _write(split, "{}")
+    assert main(["check", "--root", str(tmp_path), "eurosat"]) == 1
+    out = capsys.readouterr().out
+    assert f"eurosat: NOT READY, 1 missing and 1 problem(s) in {folder}:" in out
+    assert f"  problem: split file {split} lacks ['train', 'val', 'test']" in out
+    assert "  to get them: python -m mopd.data prepare eurosat" in out
+
+
+@pytest.mark.parametrize(
+    "name, file, lines",
+    [("imagenet", "classnames.txt", ["n01440764 tench", "n01443537 Tench"]),
+     ("imagenet_sketch", "classnames.txt", ["n01440764 great_white shark", "n01443537 great white  shark"]),
+     ("fgvc_aircraft", "variants.txt", ["A300B4", "a300b4"])],
+)
+def test_check_reports_classes_named_alike_in_a_class_name_list(name, file, lines, tmp_path, capsys):
+    folder = _make(str(tmp_path), name)
+    _write(os.path.join(folder, file), "".join(line + "\n" for line in lines))
+    assert main(["check", "--root", str(tmp_path), name]) == 1
+    first, second = (line.split(" ", 1)[1] if file == "classnames.txt" else line for line in lines)
+    assert (
+        f"  problem: {os.path.join(folder, file)}: classes 0 ({first!r}) and 1 ({second!r}) give CLIP the same text"
+        in capsys.readouterr().out
+    )
+
+
+def test_check_accepts_clips_two_shared_imagenet_names_with_a_warning(tmp_path, capsys):
+    folder = _make(str(tmp_path), "imagenet_r")
+    lines = ["n03773504 missile", "n04008634 missile", "n04355933 sunglasses", "n04356056 sunglasses", "n0 tench"]
+    _write(os.path.join(folder, "classnames.txt"), "".join(line + "\n" for line in lines))
+    assert main(["check", "--root", str(tmp_path), "imagenet_r"]) == 0
+    out = capsys.readouterr().out
+    assert "classes 0 ('missile') and 1 ('missile') share a name" in out
+    assert "classes 2 ('sunglasses') and 3 ('sunglasses') share a name" in out
+    assert out.splitlines()[-1] == f"imagenet_r: ready ({folder})"
+
+
+def test_check_reports_a_few_shot_cache_listing_an_image_twice(tmp_path, capsys):
+    folder = _make(str(tmp_path), "caltech101")
+    cache = os.path.join(folder, "split_fewshot", "shot_1-seed_2.json")
+    os.makedirs(os.path.dirname(cache))
+    _write(cache, json.dumps({"train": [["face/a.jpg", 0, "face"], ["face/a.jpg", 0, "face"]], "val": None}))
+    assert main(["check", "--root", str(tmp_path), "caltech101"]) == 1
+    assert f"  problem: few-shot cache {cache} lists 'face/a.jpg' twice in train (label 0, 'face')" in (
+        capsys.readouterr().out
+    )

@@ -1,3 +1,4 @@
+import logging
 import os
 from collections import Counter
 
@@ -5,6 +6,7 @@ import pytest
 from yacs.config import CfgNode as CN
 
 from fake_layouts import fake_items
+from mopd.backend import Datum
 from mopd.data.dataset_splits import build_dataset_splits, prepare_dataset_splits
 
 
@@ -85,3 +87,36 @@ def test_build_dataset_splits_reads_shots_seed_and_subsample_from_the_config(tmp
     assert _counts(out_train) == {(0, "class 2"): 4, (1, "class 3"): 4}
     assert _counts(out_val) == {(0, "class 2"): 4, (1, "class 3"): 4}
     assert (tmp_path / "fs" / "shot_4-seed_3.json").is_file()
+
+
+def _renamed(items, names):
+    """Copies of `items` with the class names `names` gives some labels."""
+    return [Datum(impath=d.impath, label=d.label, classname=names.get(d.label, d.classname)) for d in items]
+
+
+def test_prepare_refuses_classes_named_alike_but_for_case_before_writing_a_cache(tmp_path):
+    train, val, test = _make_split(tmp_path / "images", 4, (3, 1, 1))
+    test = _renamed(test, {3: "Class 0"})  # only the test split names class 3 so: every split counts
+    with pytest.raises(ValueError) as err:
+        prepare_dataset_splits(
+            train, val, test, num_shots=1, seed=1, subsample="base",
+            fewshot_dir=str(tmp_path / "fs"), image_dir=str(tmp_path / "images"),
+        )
+    message = str(err.value)
+    assert f"the classes of the dataset in {tmp_path / 'images'} cannot be told apart" in message
+    assert "label 3 is named both 'Class 0' and 'class 3'" in message
+    assert "classes 0 ('class 0') and 3 ('Class 0') give CLIP the same text" in message
+    assert not (tmp_path / "fs").exists()
+
+
+def test_prepare_accepts_the_shared_names_it_is_given_with_one_warning(tmp_path, caplog):
+    train, val, test = _make_split(tmp_path / "images", 3, (3, 1, 1))
+    train, val, test = (_renamed(split, {0: "missile", 2: "missile"}) for split in (train, val, test))
+    kwargs = dict(num_shots=-1, seed=1, subsample="all", fewshot_dir=str(tmp_path / "fs"), image_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"classes 0 \('missile'\) and 2 \('missile'\) give CLIP the same text"):
+        prepare_dataset_splits(train, val, test, **kwargs)
+    with caplog.at_level(logging.WARNING, logger="mopd.data.distinct"):
+        out = prepare_dataset_splits(train, val, test, shared_names={"missile"}, **kwargs)
+    assert [len(split) for split in out] == [9, 3, 3]
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "classes 0 ('missile') and 2 ('missile') share a name" in warning

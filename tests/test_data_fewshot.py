@@ -176,3 +176,22 @@ def test_a_damaged_cache_file_is_named_with_the_fix_and_left_as_it_is(tmp_path, 
         sample_fewshot_splits(train, None, num_shots=2, seed=1, fewshot_dir=str(cache.parent), image_dir=str(tmp_path))
     assert str(cache) in str(info.value)
     assert cache.read_text() == content
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_a_cache_listing_an_image_twice_is_refused_with_the_fix_and_left_as_it_is(tmp_path, split):
+    train, val, image_dir = _split(tmp_path)
+    kwargs = dict(num_shots=2, seed=1, fewshot_dir=str(tmp_path / "fs"), image_dir=str(image_dir))
+    sample_fewshot_splits(train, val, **kwargs)
+    cache = tmp_path / "fs" / "shot_2-seed_1.json"
+    content = json.loads(cache.read_text())
+    content[split][1] = content[split][0]  # class 0 still has 2 images listed, one of them twice
+    cache.write_text(json.dumps(content))
+    before = cache.read_text()
+    with pytest.raises(ValueError) as err:
+        sample_fewshot_splits(train, val, **kwargs)
+    image, label, name = content[split][0]
+    assert f"few-shot cache {cache} lists 1 image(s)" in str(err.value)
+    assert f"{image!r} twice in {split} (label {label}, {name!r})" in str(err.value)
+    assert f"delete {cache} so that it is resampled" in str(err.value)
+    assert cache.read_text() == before

@@ -88,3 +88,59 @@ def test_load_or_create_split_creates_and_saves_once_then_reads_the_file(tmp_pat
     assert calls == [1]
     assert os.path.isfile(path)
     assert [_triples(s) for s in first] == [_triples(s) for s in second]
+
+
+def _write_split(path, **splits):
+    path.write_text(json.dumps({name: splits.get(name, []) for name in ("train", "val", "test")}))
+
+
+def test_read_split_refuses_an_image_listed_twice_naming_the_file_the_image_and_its_label(tmp_path):
+    image_dir = tmp_path / "images"
+    _make_images(image_dir, [2])
+    path = tmp_path / "split.json"
+    record = ["class_0/img_0.png", 0, "name 0"]
+    _write_split(path, train=[["class_0/img_1.png", 0, "name 0"]], test=[record, record])
+    with pytest.raises(ValueError) as err:
+        read_split(str(path), str(image_dir))
+    assert f"split file {path} lists 1 image(s) more than once or under two labels" in str(err.value)
+    assert "'class_0/img_0.png' twice in test (label 0, 'name 0')" in str(err.value)
+
+
+def test_read_split_refuses_an_image_under_two_labels_in_two_splits_or_one(tmp_path):
+    image_dir = tmp_path / "images"
+    _make_images(image_dir, [1, 1])
+    path = tmp_path / "split.json"
+    _write_split(
+        path, train=[["class_0/img_0.png", 0, "name 0"]],
+        test=[["./class_0/img_0.png", 1, "name 1"], ["class_1/img_0.png", 1, "name 1"], ["class_1/img_0.png", 0, "n"]],
+    )
+    with pytest.raises(ValueError) as err:
+        read_split(str(path), str(image_dir))
+    assert "lists 2 image(s)" in str(err.value)
+    assert "'./class_0/img_0.png' under two labels: 0 ('name 0') in train and 1 ('name 1') in test" in str(err.value)
+    assert "'class_1/img_0.png' under two labels: 1 ('name 1') in test and 0 ('n') in test" in str(err.value)
+
+
+def test_read_split_accepts_an_image_in_two_splits_under_one_label(tmp_path):
+    image_dir = tmp_path / "images"
+    _make_images(image_dir, [1])
+    path = tmp_path / "split.json"
+    record = ["class_0/img_0.png", 0, "name 0"]
+    _write_split(path, train=[record], val=[record], test=[record])
+    assert [len(split) for split in read_split(str(path), str(image_dir))] == [1, 1, 1]
+
+
+def test_save_split_refuses_an_image_listed_twice_and_writes_nothing(tmp_path):
+    image_dir = tmp_path / "images"
+    items = _make_images(image_dir, [2])
+    path = tmp_path / "split.json"
+    with pytest.raises(ValueError, match=r"the split made for .*split\.json lists 1 image\(s\).*nothing was written"):
+        save_split(items, [], [items[1], items[1]], str(path), str(image_dir))
+    assert not path.exists() and os.listdir(tmp_path) == ["images"]
+
+
+def test_read_split_refuses_a_label_that_is_not_an_integer(tmp_path):
+    path = tmp_path / "split.json"
+    _write_split(path, train=[["a.png", "first", "name"]])
+    with pytest.raises(ValueError, match=f"{path} holds a label that is not an integer"):
+        read_split(str(path), str(tmp_path))

@@ -1,12 +1,14 @@
 """Every benchmark reader against a fake copy of its dataset's real layout (tests/fake_layouts.py)."""
 import json
+import logging
 import math
 import os
+import re
 from collections import Counter
 
 import pytest
 
-from fake_layouts import FAKE_LAYOUTS, build_fake_dataset, build_reader, dataset_cfg, relative_records
+from fake_layouts import FAKE_LAYOUTS, build_fake_dataset, build_reader, dataset_cfg, relative_records, rename_class
 
 CONFIGS = list(FAKE_LAYOUTS)
 # Each dataset's folder under $DATA, as CoOp's DATASETS.md names it.
@@ -127,3 +129,119 @@ def test_empty_data_root_says_to_pass_root(tmp_path):
     cfg.DATASET.ROOT = ""
     with pytest.raises(FileNotFoundError, match="DATASET.ROOT is empty"):
         build_reader(cfg)
+
+
+@pytest.mark.parametrize("subsample", ["all", "base"])
+@pytest.mark.parametrize("config", CONFIGS)
+def test_two_classes_named_alike_but_for_case_are_refused_naming_both_before_any_few_shot_file(
+    config, subsample, tmp_path
+):
+    fake = build_fake_dataset(config, tmp_path)
+    shouted = fake.classnames[0].upper()
+    rename_class(fake, 1, shouted)
+    with pytest.raises(ValueError) as err:
+        build_reader(dataset_cfg(tmp_path, config, shots=1, subsample=subsample))
+    message = str(err.value)
+    assert f"classes 0 ({fake.classnames[0]!r}) and 1 ({shouted!r}) give CLIP the same text" in message
+    assert str(fake.image_dir) in message
+    assert not (fake.folder / "split_fewshot").exists()
+
+
+@pytest.mark.parametrize("config", ["dtd", "ucf101", "imagenet", "fgvc_aircraft"])
+@pytest.mark.parametrize(
+    "first, second", [("{} x", "{}_x"), ("{}  x", "{} x"), ("{}-x", "{} - x")],
+    ids=["underscore", "double space", "spaced hyphen"],
+)
+def test_names_that_differ_only_in_underscores_or_spacing_are_refused(config, first, second, tmp_path):
+    fake = build_fake_dataset(config, tmp_path)
+    first, second = first.format(fake.classnames[0]), second.format(fake.classnames[0])
+    rename_class(fake, 0, first)
+    rename_class(fake, 1, second)
+    with pytest.raises(ValueError, match=re.escape(f"classes 0 ({first!r}) and 1 ({second!r}) give CLIP the same")):
+        build_reader(dataset_cfg(tmp_path, config))
+
+
+IMAGENET_FAMILY = ["imagenet", "imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r"]
+
+
+@pytest.mark.parametrize("config", IMAGENET_FAMILY + ["dtd", "ucf101"])
+def test_only_the_imagenet_family_accepts_clips_two_shared_names_with_a_warning(config, tmp_path, caplog):
+    fake = build_fake_dataset(config, tmp_path)
+    rename_class(fake, 0, "missile")
+    rename_class(fake, 1, "missile")
+    if config not in IMAGENET_FAMILY:
+        with pytest.raises(ValueError, match=re.escape("classes 0 ('missile') and 1 ('missile') give CLIP the same")):
+            build_reader(dataset_cfg(tmp_path, config))
+        return
+    with caplog.at_level(logging.WARNING):
+        dataset = build_reader(dataset_cfg(tmp_path, config))
+    assert dataset.classnames[:2] == ["missile", "missile"]
+    warnings = [r.getMessage() for r in caplog.records if "share a name" in r.getMessage()]
+    assert len(warnings) == 1 and "classes 0 ('missile') and 1 ('missile')" in warnings[0]
+
+
+@pytest.mark.parametrize("config", ["imagenet", "imagenetv2"])
+def test_a_shared_imagenet_name_in_another_case_is_refused(config, tmp_path):
+    fake = build_fake_dataset(config, tmp_path)
+    rename_class(fake, 0, "missile")
+    rename_class(fake, 1, "Missile")
+    with pytest.raises(ValueError, match=re.escape("classes 0 ('missile') and 1 ('Missile') give CLIP the same")):
+        build_reader(dataset_cfg(tmp_path, config))
+
+
+SPLIT_FILE_CONFIGS = [config for config in CONFIGS if config not in IMAGENET_FAMILY + ["fgvc_aircraft"]]
+
+
+@pytest.mark.parametrize("config", SPLIT_FILE_CONFIGS)
+@pytest.mark.parametrize("relabel", [False, True], ids=["twice", "under two labels"])
+def test_a_split_file_listing_an_image_twice_or_under_two_labels_is_refused_naming_it(config, relabel, tmp_path):
+    fake = build_fake_dataset(config, tmp_path)
+    path = fake.folder / fake.split_file
+    split = json.loads(path.read_text())
+    image, label, name = split["test"][0]
+    other = split["test"][-1]
+    split["test"].append([image, other[1], other[2]] if relabel else [image, label, name])
+    path.write_text(json.dumps(split))
+    with pytest.raises(ValueError) as err:
+        build_reader(dataset_cfg(tmp_path, config, shots=1))
+    expected = (
+        f"{image!r} under two labels: {label} ({name!r}) in test and {other[1]} ({other[2]!r}) in test" if relabel
+        else f"{image!r} twice in test (label {label}, {name!r})"
+    )
+    assert f"split file {path} lists 1 image(s)" in str(err.value) and expected in str(err.value)
+    assert not (fake.folder / "split_fewshot").exists()
+
+
+def test_an_image_in_train_and_test_under_the_same_label_is_accepted(tmp_path):
+    fake = build_fake_dataset("dtd", tmp_path)
+    path = fake.folder / fake.split_file
+    split = json.loads(path.read_text())
+    split["test"].append(split["train"][0])
+    path.write_text(json.dumps(split))
+    dataset = build_reader(dataset_cfg(tmp_path, "dtd"))
+    assert len(dataset.test) == len(fake.records["test"]) + 1
+
+
+def test_fgvc_aircraft_variant_listed_twice_is_refused_naming_it(tmp_path):
+    fake = build_fake_dataset("fgvc_aircraft", tmp_path)
+    rename_class(fake, 1, fake.classnames[0])
+    expected = f"{fake.folder / 'variants.txt'} lists {[fake.classnames[0]]} more than once"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        build_reader(dataset_cfg(tmp_path, "fgvc_aircraft"))
+
+
+@pytest.mark.parametrize("relabel", [False, True], ids=["twice", "under two variants"])
+def test_fgvc_aircraft_lists_naming_an_image_twice_or_under_two_variants_are_refused(relabel, tmp_path):
+    fake = build_fake_dataset("fgvc_aircraft", tmp_path)
+    image, label, variant = fake.records["train"][0]
+    listed_in, other_label, other = ("test", 1, fake.classnames[1]) if relabel else ("train", label, variant)
+    with open(fake.folder / f"images_variant_{listed_in}.txt", "a", encoding="utf-8") as f:
+        f.write(f"{image.removesuffix('.jpg')} {other}\n")
+    with pytest.raises(ValueError) as err:
+        build_reader(dataset_cfg(tmp_path, "fgvc_aircraft"))
+    expected = (
+        f"{image!r} under two labels: {label} ({variant!r}) in train and {other_label} ({other!r}) in test"
+        if relabel else f"{image!r} twice in train (label {label}, {variant!r})"
+    )
+    assert f"the lists images_variant_{{train,val,test}}.txt in {fake.folder} lists 1 image(s)" in str(err.value)
+    assert expected in str(err.value)

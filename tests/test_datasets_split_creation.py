@@ -166,3 +166,25 @@ def test_fgvc_aircraft_labels_follow_variants_txt_not_sorted_order(tmp_path):
     assert fake.classnames != sorted(fake.classnames)
     dataset = build_reader(dataset_cfg(tmp_path, "fgvc_aircraft"))
     assert dataset.classnames == (fake.folder / "variants.txt").read_text().splitlines()
+
+
+@pytest.mark.parametrize("relabel", [False, True], ids=["twice", "under two labels"])
+def test_annotations_listing_an_image_twice_or_under_two_labels_are_refused_before_a_split_file_is_written(
+    relabel, tmp_path
+):
+    fake = build_fake_dataset("oxford_pets", tmp_path, with_split=False)
+    test_list = fake.folder / "annotations" / "test.txt"
+    first = test_list.read_text().splitlines()[0]  # "<image> <class id> <species> <breed id>"
+    image, class_id, species, breed = first.split()
+    repeated = f"{image} {int(class_id) + 1} {species} {breed}" if relabel else first
+    test_list.write_text(test_list.read_text() + repeated + "\n")
+    with pytest.raises(ValueError) as err:
+        build_reader(dataset_cfg(tmp_path, "oxford_pets"))
+    label, name = int(class_id) - 1, image.rsplit("_", 1)[0].lower()
+    expected = (
+        f"'{image}.jpg' under two labels: {label} ({name!r}) in test and {label + 1} ({name!r}) in test" if relabel
+        else f"'{image}.jpg' twice in test (label {label}, {name!r})"
+    )
+    assert f"the split made for {fake.folder / 'split_zhou_OxfordPets.json'} lists 1 image(s)" in str(err.value)
+    assert expected in str(err.value) and "nothing was written" in str(err.value)
+    assert not (fake.folder / "split_zhou_OxfordPets.json").exists()

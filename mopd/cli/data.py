@@ -16,7 +16,7 @@ import os
 import sys
 
 from mopd.data.catalog import dataset_names, get_entry
-from mopd.data.check import check_dataset, format_report
+from mopd.data.check import check_dataset, content_problems, format_report
 from mopd.data.prepare import Transfer, prepare_dataset
 from mopd.cli import cache_features
 
@@ -38,7 +38,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     default_root = os.environ.get("DATA", "./data")
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="report which datasets are ready and what is missing")
+    check = sub.add_parser(
+        "check", help="report which datasets are ready, what is missing and what training would refuse"
+    )
     check.add_argument("datasets", nargs="*", help=f"dataset names (default: all): {', '.join(dataset_names())}")
     check.add_argument("--root", default=default_root, help="data root (default: $DATA, else ./data)")
     prepare = sub.add_parser("prepare", help="download, verify and extract one dataset into its expected layout")
@@ -61,8 +63,9 @@ def _check(root: str, names: list[str]) -> int:
     all_ready = True
     for name in names or dataset_names():
         missing = check_dataset(root, name)
-        all_ready = all_ready and not missing
-        log.info("%s", format_report(root, get_entry(name).name, missing))
+        problems = content_problems(root, name)
+        all_ready = all_ready and not missing and not problems
+        log.info("%s", format_report(root, get_entry(name).name, missing, problems))
     return 0 if all_ready else 1
 
 

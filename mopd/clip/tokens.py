@@ -12,9 +12,14 @@ def _tokenizer() -> SimpleTokenizer:
     return SimpleTokenizer()
 
 
+def bpe_tokens(text: str) -> tuple[int, ...]:
+    """CLIP's BPE token ids of `text` (without SOT and EOT)."""
+    return tuple(_tokenizer().encode(text))
+
+
 def bpe_length(text: str) -> int:
     """Number of BPE tokens of `text` (without SOT and EOT)."""
-    return len(_tokenizer().encode(text))
+    return len(bpe_tokens(text))
 
 
 def first_too_long(texts: Sequence[str], context_length: int) -> tuple[int, int] | None:

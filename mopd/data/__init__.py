@@ -2,7 +2,7 @@
 
 Preparing (`python -m mopd.data check|prepare`, in `__main__`):
 - `catalog`: each dataset's folder under $DATA, what a ready copy holds, where its files come from.
-- `check`: whether a dataset is ready, and a report of what is missing and how to get it.
+- `check`: whether a dataset is ready, and a report of what is missing, what is wrong and how to fix it.
 - `download`: resumable, verified downloads, extraction and placement (`prepare`).
 
 Reading (used by the readers in `datasets/`):
@@ -11,6 +11,7 @@ Reading (used by the readers in `datasets/`):
 - `annotations`: raw annotation files (text lists, MATLAB `.mat`).
 - `imagenet_classes`: ImageNet's `classnames.txt` and the 200-class subsets of ImageNet-A/-R.
 - `splits`: CoOp-format split files (`read_split`, `save_split`).
+- `distinct`: refusing an image listed twice or under two labels, and classes CLIP cannot tell apart.
 - `class_splits`: making a split per class when a dataset has no split file.
 - `fewshot`: per-class few-shot sampling and its JSON cache.
 - `subsample`: base/new class subsampling.

@@ -1,9 +1,12 @@
-"""The one call a dataset reader makes after reading its split: few-shot sampling, then base/new."""
+"""The one call a dataset reader makes after reading its split: class check, few-shot sampling, then base/new."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+import itertools
+from operator import attrgetter
+from typing import Any, Collection, Sequence
 
 from mopd.backend import Datum
+from mopd.data.distinct import require_distinct_classes
 from mopd.data.fewshot import sample_fewshot_splits
 from mopd.data.subsample import Subsample, check_subsample, subsample_classes
 
@@ -18,13 +21,21 @@ def prepare_dataset_splits(
     subsample: Subsample,
     fewshot_dir: str,
     image_dir: str,
+    shared_names: Collection[str] = (),
 ) -> tuple[list[Datum], list[Datum] | None, list[Datum]]:
-    """Apply few-shot sampling (cached, when num_shots >= 1) then base/new class subsampling.
+    """Check the classes, then apply few-shot sampling (cached, when num_shots >= 1) and base/new subsampling.
 
-    `val=None` (datasets that validate on the test set, such as ImageNet) samples train only and
-    returns None for val. Few-shot cache records are stored relative to `image_dir`.
+    Every class of the three splits must have one name, which CLIP's tokenizer reads differently
+    from every other class's (else ValueError naming them, before anything is written), except
+    the `shared_names` the reader accepts. `val=None` (datasets that validate on the test set,
+    such as ImageNet) samples train only and returns None for val. Few-shot cache records are
+    stored relative to `image_dir`.
     """
     check_subsample(subsample)
+    require_distinct_classes(
+        map(attrgetter("label", "classname"), itertools.chain(train, val or (), test)),
+        where=f"the dataset in {image_dir}", shared_names=shared_names,
+    )
     if num_shots >= 1:
         train, val = sample_fewshot_splits(
             train, val, num_shots=num_shots, seed=seed, fewshot_dir=fewshot_dir, image_dir=image_dir
@@ -44,6 +55,7 @@ def build_dataset_splits(
     *,
     fewshot_dir: str,
     image_dir: str,
+    shared_names: Collection[str] = (),
 ) -> tuple[list[Datum], list[Datum] | None, list[Datum]]:
     """`prepare_dataset_splits` with DATASET.NUM_SHOTS, SEED and DATASET.SUBSAMPLE_CLASSES from `cfg`."""
     return prepare_dataset_splits(
@@ -55,4 +67,5 @@ def build_dataset_splits(
         subsample=cfg.DATASET.SUBSAMPLE_CLASSES,
         fewshot_dir=fewshot_dir,
         image_dir=image_dir,
+        shared_names=shared_names,
     )

@@ -9,8 +9,9 @@ from typing import Sequence
 from mopd.files.atomic import create_once
 from mopd.backend import Datum
 from mopd.data.class_splits import group_by_label
+from mopd.data.distinct import require_distinct_images
 from mopd.files.io import read_json, write_json_atomic
-from mopd.data.splits import from_records, to_records
+from mopd.data.splits import Record, from_records, parse_records, to_records
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +49,24 @@ def save_fewshot_cache(
     logger.info("Saved few-shot split to %s", path)
 
 
-def load_fewshot_cache(path: str, image_dir: str) -> tuple[list[Datum], list[Datum] | None]:
-    """Read a few-shot split written by `save_fewshot_cache`; every listed image must exist."""
-    logger.info("Loading few-shot split from %s", path)
+def load_fewshot_records(path: str) -> dict[str, list[Record]]:
+    """The records of the few-shot cache at `path`: "train", and "val" unless the cache has none."""
     cache = read_json(path)
     if not isinstance(cache, dict) or "train" not in cache or "val" not in cache:
         raise ValueError(f"few-shot cache {path} lacks 'train'/'val'; delete it so that it is resampled")
-    train = from_records(cache["train"], image_dir, source=path)
-    val = None if cache["val"] is None else from_records(cache["val"], image_dir, source=path)
+    return {name: parse_records(cache[name], source=path) for name in ("train", "val") if cache[name] is not None}
+
+
+def load_fewshot_cache(path: str, image_dir: str) -> tuple[list[Datum], list[Datum] | None]:
+    """Read a few-shot split written by `save_fewshot_cache`; every listed image must exist, once.
+
+    A cache that lists an image twice, or under two labels, raises ValueError naming them.
+    """
+    logger.info("Loading few-shot split from %s", path)
+    records = load_fewshot_records(path)
+    require_distinct_images(records, source=f"few-shot cache {path}", fix=f"delete {path} so that it is resampled")
+    train = from_records(records["train"], image_dir, source=path)
+    val = from_records(records["val"], image_dir, source=path) if "val" in records else None
     return train, val
 
 

@@ -15,6 +15,12 @@ from mopd.data.layout import DatasetLocation
 CLASSNAMES_FILE = "classnames.txt"
 IMAGENET_FOLDER = "imagenet"
 
+# CLIP's ImageNet class names, which classnames.txt copies, give two pairs of classes one name:
+# n03773504 and n04008634 are both "missile", n04355933 and n04356056 both "sunglasses". CLIP and
+# the CoOp family evaluate with them, so the ImageNet readers accept these shared names (with a
+# warning) to keep results comparable; any other pair of classes CLIP cannot tell apart is refused.
+CLIP_SHARED_NAMES = frozenset({"missile", "sunglasses"})
+
 # Every WordNet id of ImageNet-A or ImageNet-R, sorted, marked with the subsets whose class folders
 # include it (A: ImageNet-A, R: ImageNet-R; 86 ids are in both). Each subset's sorted ids are its
 # label order (CoOp enumerates the sorted folders of a complete copy).

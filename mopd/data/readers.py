@@ -2,8 +2,9 @@
 
 A reader declares where its data lives (`dataset_dir`, `image_folder`) and the names its messages
 use (`config`, `section`). `DatasetReader.__init__` locates the folder, requires the image folder,
-reads the full splits with the reader's one hook, applies few-shot sampling and base/new
-subsampling (`build_dataset_splits`) and hands the result to Dassl's `DatasetBase`:
+reads the full splits with the reader's one hook, checks that the classes can be told apart, applies
+few-shot sampling and base/new subsampling (`build_dataset_splits`) and hands the result to Dassl's
+`DatasetBase`:
 
 - `SplitFileReader`: CoOp's split file, made from the raw annotations (hook `create_split`) when
   it is missing; by default from the class folders of the image folder (DTD, Food101, ...).
@@ -21,7 +22,7 @@ from typing import Any, ClassVar, Mapping
 from mopd.backend import DatasetBase, Datum
 from mopd.data.class_splits import split_class_folders
 from mopd.data.dataset_splits import build_dataset_splits
-from mopd.data.imagenet_classes import classnames_of, find_classnames_file
+from mopd.data.imagenet_classes import CLIP_SHARED_NAMES, classnames_of, find_classnames_file
 from mopd.data.layout import (
     DatasetLocation,
     check_class_folders,
@@ -53,6 +54,8 @@ class DatasetReader(DatasetBase):
     # Other folders a complete copy holds: "/"-separated path -> what error messages call it.
     required_folders: ClassVar[Mapping[str, str]] = {}
     val_is_test: ClassVar[bool] = False  # no val split of its own: validate on the test split (ImageNet)
+    # Names that several classes may share (CLIP's ImageNet names); other classes CLIP reads alike are refused.
+    shared_names: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, cfg: Any) -> None:
         location = locate_dataset(
@@ -67,7 +70,8 @@ class DatasetReader(DatasetBase):
             location.require_dir(*_parts(folder), what=what)
         train, val, test = self.read_splits(location)
         train, val, test = build_dataset_splits(
-            cfg, train, val, test, fewshot_dir=location.fewshot_dir, image_dir=self.image_dir
+            cfg, train, val, test, fewshot_dir=location.fewshot_dir, image_dir=self.image_dir,
+            shared_names=self.shared_names,
         )
         super().__init__(train_x=train, val=test if self.val_is_test else val, test=test)
 
@@ -103,6 +107,8 @@ class SplitFileReader(DatasetReader):
 
 class ImageNetVariantReader(DatasetReader):
     """A test-only ImageNet variant (a domain-generalisation target): train is the test set, as in CoOp."""
+
+    shared_names = CLIP_SHARED_NAMES
 
     def read_splits(self, location: DatasetLocation) -> Splits:
         """The test set as train and test, with no val split."""

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from mopd.clip.backbones import CONTEXT_LENGTH
 from mopd.clip.text_encoder import TokenTextEncoder, encode_text_chunked
 from mopd.clip.tokens import first_too_long
+from mopd.prompts.classnames import prompt_name
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def _encoder_device(text_encoder: TokenTextEncoder) -> torch.device:
 
 def class_prompts(templates: Sequence[str], classnames: Sequence[str]) -> list[str]:
     """Return the P*C prompts, template-major: prompt p*C + c is template p filled with class c."""
-    names = [name.replace("_", " ") for name in classnames]
+    names = [prompt_name(name) for name in classnames]
     return [template.format(name) for template in templates for name in names]
 
 

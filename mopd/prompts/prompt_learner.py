@@ -13,6 +13,7 @@ from clip.model import CLIP
 from torch import Tensor, nn
 
 from mopd.clip.tokens import bpe_length, first_too_long
+from mopd.prompts.classnames import prompt_name
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class PromptLearner(nn.Module):
         else:
             prefix_text = " ".join(["X"] * n_ctx)
 
-        names = [name.replace("_", " ") for name in classnames]
+        names = [prompt_name(name) for name in classnames]
         texts = [f"{prefix_text} {name}." for name in names]
         tokenized = _tokenize(texts, clip_model.context_length)  # (C, L)
         with torch.no_grad():
