@@ -36,6 +36,10 @@ def _key(**changes) -> FeatureKey:
     return FeatureKey(**{**fields, **changes})
 
 
+def _paths(count: int) -> list[str]:
+    return [f"/data/images/{index}.png" for index in range(count)]
+
+
 # --- file format ---------------------------------------------------------------------------------------------
 
 
@@ -43,16 +47,16 @@ def _key(**changes) -> FeatureKey:
 def test_feature_file_round_trips_bit_for_bit_with_its_key(dtype, tmp_path):
     features = torch.randn(5, 7).to(dtype)
     path = str(tmp_path / "f.feat")
-    write_feature_file(path, _key().as_dict(), features)
+    write_feature_file(path, _key().as_dict(), features, _paths(5))
     header, read = read_feature_file(path)
     assert read.dtype == dtype and torch.equal(read, features)
-    assert FeatureKey.from_dict(header["key"]) == _key()
+    assert FeatureKey.from_dict(header["key"]) == _key() and header["images"] == _paths(5)
     assert open(path, "rb").read(8) == b"MOPDFEAT"  # raw bytes behind a JSON header: nothing is unpickled
 
 
 def test_truncated_overwritten_or_foreign_feature_files_are_detected(tmp_path):
     path = str(tmp_path / "f.feat")
-    write_feature_file(path, _key().as_dict(), torch.randn(4, 3))
+    write_feature_file(path, _key().as_dict(), torch.randn(4, 3), _paths(4))
     whole = open(path, "rb").read()
     damaged = {
         f"cut at {n}": whole[:n] for n in (0, 5, 12, len(whole) // 2, len(whole) - 1)
@@ -81,8 +85,8 @@ def test_store_computes_a_key_once_then_reads_it(tmp_path):
         calls.append(1)
         return torch.randn(3, 4)
 
-    first, hit_first = store.load_or_compute(_key(), compute)
-    second, hit_second = store.load_or_compute(_key(), compute)
+    first, hit_first = store.load_or_compute(_key(), compute, _paths(3))
+    second, hit_second = store.load_or_compute(_key(), compute, _paths(3))
     assert (hit_first, hit_second, len(calls)) == (False, True, 1)
     assert torch.equal(first, second)
     assert store.load(_key(precision="fp16")) is None  # another key is another file
@@ -90,12 +94,12 @@ def test_store_computes_a_key_once_then_reads_it(tmp_path):
 
 def test_store_recomputes_a_truncated_file_with_a_warning(tmp_path, caplog):
     store = FeatureStore(str(tmp_path))
-    store.load_or_compute(_key(), lambda: torch.randn(3, 4))
+    store.load_or_compute(_key(), lambda: torch.randn(3, 4), _paths(3))
     path = store.path_of(_key())
     os.truncate(path, os.path.getsize(path) - 10)
     fresh = torch.randn(3, 4)
     with caplog.at_level(logging.WARNING, logger="mopd.feature_cache"):
-        features, hit = store.load_or_compute(_key(), lambda: fresh)
+        features, hit = store.load_or_compute(_key(), lambda: fresh, _paths(3))
     assert not hit and torch.equal(features, fresh)
     assert "Damaged feature cache file, recomputing it" in caplog.text and "truncated" in caplog.text
     assert torch.equal(read_feature_file(path)[1], fresh)  # replaced by a whole file
@@ -103,8 +107,8 @@ def test_store_recomputes_a_truncated_file_with_a_warning(tmp_path, caplog):
 
 def test_status_lists_whole_and_damaged_files(tmp_path):
     store = FeatureStore(str(tmp_path))
-    store.load_or_compute(_key(), lambda: torch.randn(3, 4))
-    store.load_or_compute(_key(split="val"), lambda: torch.randn(3, 4))
+    store.load_or_compute(_key(), lambda: torch.randn(3, 4), _paths(3))
+    store.load_or_compute(_key(split="val"), lambda: torch.randn(3, 4), _paths(3))
     os.truncate(store.path_of(_key(split="val")), 20)
     entries = {entry.header["key"]["split"] if entry.header else "damaged": entry for entry in store.entries()}
     assert set(entries) == {"test", "damaged"}
@@ -121,7 +125,7 @@ def _fill_in_child(root: str, key: dict, gate: str, name: str) -> None:
             time.sleep(0.01)
         return torch.arange(12.0).reshape(3, 4)
 
-    features, hit = FeatureStore(root).load_or_compute(FeatureKey.from_dict(key), compute)
+    features, hit = FeatureStore(root).load_or_compute(FeatureKey.from_dict(key), compute, _paths(3))
     with open(os.path.join(gate, f"result-{name}"), "w") as handle:
         json.dump({"hit": hit, "features": features.tolist()}, handle)
 
