@@ -14,6 +14,7 @@ from PIL import Image
 from torch import nn
 
 from mopd.config.defaults import get_cfg
+from mopd.feature_cache import image_digest
 from mopd.engine.data_manager import build_data_loader
 from mopd.engine.datasets import Datum
 from mopd.engine.transforms import build_transform
@@ -183,11 +184,13 @@ class _Split:
         torch.manual_seed(0)
         self.encoder = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(48, 8))
 
-    def features(self, prec: str = "fp32", size: tuple[int, int] = (32, 32), interpolation: str = "bicubic"):
+    def features(self, prec: str = "fp32", size: tuple[int, int] = (32, 32), interpolation: str = "bicubic",
+                 image_check: str = "stat"):
         """(features, images encoded) of one evaluation with a fresh cache object, as a new run makes."""
         cfg = get_cfg()
         cfg.merge_from_list(["DATASET.NAME", "Synthetic", "INPUT.SIZE", size, "INPUT.INTERPOLATION", interpolation,
-                             "DATALOADER.NUM_WORKERS", 0, "TEST.FEATURE_CACHE.DIR", str(self.tmp_path / "cache")])
+                             "DATALOADER.NUM_WORKERS", 0, "TEST.FEATURE_CACHE.DIR", str(self.tmp_path / "cache"),
+                             "TEST.FEATURE_CACHE.IMAGE_CHECK", image_check])
         data_source = [Datum(path, label=i % 2) for i, path in enumerate(self.paths)]
         loader = build_data_loader(cfg, "SequentialSampler", data_source, batch_size=2,
                                    tfm=build_transform(cfg, is_train=False), is_train=False)
@@ -222,6 +225,24 @@ def test_changing_weights_precision_input_size_interpolation_or_an_image_misses_
     changed_image, encoded = split.features()
     assert encoded == 5
     assert not torch.equal(changed_image[2], changed_weights[2]) and torch.equal(changed_image[0], changed_weights[0])
+
+
+def test_a_hit_opens_no_image_once_their_digest_is_recorded_unless_the_check_is_content(tmp_path, monkeypatch):
+    monkeypatch.setattr(image_digest, "SETTLED_NS", 0)  # the images were written a moment ago
+    opened: list[str] = []
+    file_sha256 = image_digest.file_sha256
+    monkeypatch.setattr(image_digest, "file_sha256", lambda path: opened.append(path) or file_sha256(path))
+    split = _Split(tmp_path)
+    assert split.features()[1] == 5 and len(opened) == 5  # hashed once, then recorded with the features
+    assert split.features()[1] == 0 and len(opened) == 5
+    assert split.features(image_check="content")[1] == 0 and len(opened) == 10  # the same key: a hit
+
+
+def test_an_unknown_image_check_is_refused_with_the_choices(tmp_path):
+    cfg = get_cfg()
+    cfg.merge_from_list(["TEST.FEATURE_CACHE.DIR", str(tmp_path), "TEST.FEATURE_CACHE.IMAGE_CHECK", "mtime"])
+    with pytest.raises(ValueError, match="'mtime'; choose one of stat, content"):
+        check_feature_cache_dir(cfg)
 
 
 def test_the_cache_folder_must_be_a_folder_when_the_cache_is_on(tmp_path):

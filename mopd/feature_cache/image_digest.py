@@ -3,12 +3,14 @@
 The cache key holds a sha256 over every image's path and the sha256 of its bytes, so a hit needs the
 very bytes the features were computed from, whatever a copy tool keeps: `cp -p`, `rsync -a` and
 `tar` restore modification times, and a same-size replacement then passes a size-and-time check.
-Hashing ImageNet's 50,000 test images reads 6 GB, too much before every evaluation, so the digest
+Hashing ImageNet's 50,000 test images reads about 6 GB, too much before every evaluation, so the digest
 is recorded in the cache folder under the split's *stat signature*: every image's path, size, inode
 number, modification time and inode change time. No tool can set the change time (`st_ctime_ns`):
 any write, replacement, chmod or copy moves it on. An evaluation stats the images and takes the
 recorded digest when the signature has one; otherwise it hashes the bytes. A changed status thus
 costs a re-hash (after a chmod, or on a copy of the data on another disk), never a stale digest.
+File systems without a change time of their own (squashfs, some FUSE mounts) report the
+modification time in its place: there `check="content"` hashes at every evaluation.
 """
 from __future__ import annotations
 
