@@ -83,3 +83,22 @@ def test_the_last_line_reads_every_target(smoke_run):
         "mopd_train_peak_mem_12_reduction (>= 3)",
     }
     assert all(value is not None for value in summary.values()), summary
+
+
+def test_the_cache_key_benchmark_times_every_way_of_keying_the_files_it_generates(tmp_path):
+    out, work = tmp_path / "lines.jsonl", tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO_ROOT, "benchmarks", "bench_cache_key.py"), "--files", "120", "--kb", "10",
+         "--repeats", "1", "--decode-sample", "5", "--dir", str(work), "--out", str(out)],
+        cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = json.loads(proc.stdout)
+    assert [json.loads(text) for text in out.read_text().splitlines()] == [line]
+    assert line["files"] == 120 and 8 <= line["mean_kb"] <= 12
+    ways = {"mtime_key", "ctime_key", "recorded_hit", "sha256_cold", "read_only_cold", "sha256_warm", "blake2b_warm",
+            "read_only_warm", "entry_read"}
+    assert ways <= set(line["seconds"]) == set(line["over_mtime_key"]) == set(line["per_50k_files_s"])
+    assert line["over_mtime_key"]["mtime_key"] == 1.0 and line["per_image_s"]["decode_transform"] > 0
+    assert os.listdir(work) == []  # the generated files are gone

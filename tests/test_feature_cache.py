@@ -14,6 +14,7 @@ from PIL import Image
 from torch import nn
 
 from mopd.config.defaults import get_cfg
+from mopd.feature_cache import image_digest
 from mopd.engine.data_manager import build_data_loader
 from mopd.engine.datasets import Datum
 from mopd.engine.transforms import build_transform
@@ -36,6 +37,10 @@ def _key(**changes) -> FeatureKey:
     return FeatureKey(**{**fields, **changes})
 
 
+def _paths(count: int) -> list[str]:
+    return [f"/data/images/{index}.png" for index in range(count)]
+
+
 # --- file format ---------------------------------------------------------------------------------------------
 
 
@@ -43,16 +48,16 @@ def _key(**changes) -> FeatureKey:
 def test_feature_file_round_trips_bit_for_bit_with_its_key(dtype, tmp_path):
     features = torch.randn(5, 7).to(dtype)
     path = str(tmp_path / "f.feat")
-    write_feature_file(path, _key().as_dict(), features)
+    write_feature_file(path, _key().as_dict(), features, _paths(5))
     header, read = read_feature_file(path)
     assert read.dtype == dtype and torch.equal(read, features)
-    assert FeatureKey.from_dict(header["key"]) == _key()
+    assert FeatureKey.from_dict(header["key"]) == _key() and header["images"] == _paths(5)
     assert open(path, "rb").read(8) == b"MOPDFEAT"  # raw bytes behind a JSON header: nothing is unpickled
 
 
 def test_truncated_overwritten_or_foreign_feature_files_are_detected(tmp_path):
     path = str(tmp_path / "f.feat")
-    write_feature_file(path, _key().as_dict(), torch.randn(4, 3))
+    write_feature_file(path, _key().as_dict(), torch.randn(4, 3), _paths(4))
     whole = open(path, "rb").read()
     damaged = {
         f"cut at {n}": whole[:n] for n in (0, 5, 12, len(whole) // 2, len(whole) - 1)
@@ -81,8 +86,8 @@ def test_store_computes_a_key_once_then_reads_it(tmp_path):
         calls.append(1)
         return torch.randn(3, 4)
 
-    first, hit_first = store.load_or_compute(_key(), compute)
-    second, hit_second = store.load_or_compute(_key(), compute)
+    first, hit_first = store.load_or_compute(_key(), compute, _paths(3))
+    second, hit_second = store.load_or_compute(_key(), compute, _paths(3))
     assert (hit_first, hit_second, len(calls)) == (False, True, 1)
     assert torch.equal(first, second)
     assert store.load(_key(precision="fp16")) is None  # another key is another file
@@ -90,12 +95,12 @@ def test_store_computes_a_key_once_then_reads_it(tmp_path):
 
 def test_store_recomputes_a_truncated_file_with_a_warning(tmp_path, caplog):
     store = FeatureStore(str(tmp_path))
-    store.load_or_compute(_key(), lambda: torch.randn(3, 4))
+    store.load_or_compute(_key(), lambda: torch.randn(3, 4), _paths(3))
     path = store.path_of(_key())
     os.truncate(path, os.path.getsize(path) - 10)
     fresh = torch.randn(3, 4)
     with caplog.at_level(logging.WARNING, logger="mopd.feature_cache"):
-        features, hit = store.load_or_compute(_key(), lambda: fresh)
+        features, hit = store.load_or_compute(_key(), lambda: fresh, _paths(3))
     assert not hit and torch.equal(features, fresh)
     assert "Damaged feature cache file, recomputing it" in caplog.text and "truncated" in caplog.text
     assert torch.equal(read_feature_file(path)[1], fresh)  # replaced by a whole file
@@ -103,8 +108,8 @@ def test_store_recomputes_a_truncated_file_with_a_warning(tmp_path, caplog):
 
 def test_status_lists_whole_and_damaged_files(tmp_path):
     store = FeatureStore(str(tmp_path))
-    store.load_or_compute(_key(), lambda: torch.randn(3, 4))
-    store.load_or_compute(_key(split="val"), lambda: torch.randn(3, 4))
+    store.load_or_compute(_key(), lambda: torch.randn(3, 4), _paths(3))
+    store.load_or_compute(_key(split="val"), lambda: torch.randn(3, 4), _paths(3))
     os.truncate(store.path_of(_key(split="val")), 20)
     entries = {entry.header["key"]["split"] if entry.header else "damaged": entry for entry in store.entries()}
     assert set(entries) == {"test", "damaged"}
@@ -121,7 +126,7 @@ def _fill_in_child(root: str, key: dict, gate: str, name: str) -> None:
             time.sleep(0.01)
         return torch.arange(12.0).reshape(3, 4)
 
-    features, hit = FeatureStore(root).load_or_compute(FeatureKey.from_dict(key), compute)
+    features, hit = FeatureStore(root).load_or_compute(FeatureKey.from_dict(key), compute, _paths(3))
     with open(os.path.join(gate, f"result-{name}"), "w") as handle:
         json.dump({"hit": hit, "features": features.tolist()}, handle)
 
@@ -179,11 +184,13 @@ class _Split:
         torch.manual_seed(0)
         self.encoder = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(48, 8))
 
-    def features(self, prec: str = "fp32", size: tuple[int, int] = (32, 32), interpolation: str = "bicubic"):
+    def features(self, prec: str = "fp32", size: tuple[int, int] = (32, 32), interpolation: str = "bicubic",
+                 image_check: str = "stat"):
         """(features, images encoded) of one evaluation with a fresh cache object, as a new run makes."""
         cfg = get_cfg()
         cfg.merge_from_list(["DATASET.NAME", "Synthetic", "INPUT.SIZE", size, "INPUT.INTERPOLATION", interpolation,
-                             "DATALOADER.NUM_WORKERS", 0, "TEST.FEATURE_CACHE.DIR", str(self.tmp_path / "cache")])
+                             "DATALOADER.NUM_WORKERS", 0, "TEST.FEATURE_CACHE.DIR", str(self.tmp_path / "cache"),
+                             "TEST.FEATURE_CACHE.IMAGE_CHECK", image_check])
         data_source = [Datum(path, label=i % 2) for i, path in enumerate(self.paths)]
         loader = build_data_loader(cfg, "SequentialSampler", data_source, batch_size=2,
                                    tfm=build_transform(cfg, is_train=False), is_train=False)
@@ -218,6 +225,24 @@ def test_changing_weights_precision_input_size_interpolation_or_an_image_misses_
     changed_image, encoded = split.features()
     assert encoded == 5
     assert not torch.equal(changed_image[2], changed_weights[2]) and torch.equal(changed_image[0], changed_weights[0])
+
+
+def test_a_hit_opens_no_image_once_their_digest_is_recorded_unless_the_check_is_content(tmp_path, monkeypatch):
+    monkeypatch.setattr(image_digest, "SETTLED_NS", 0)  # the images were written a moment ago
+    opened: list[str] = []
+    file_sha256 = image_digest.file_sha256
+    monkeypatch.setattr(image_digest, "file_sha256", lambda path: opened.append(path) or file_sha256(path))
+    split = _Split(tmp_path)
+    assert split.features()[1] == 5 and len(opened) == 5  # hashed once, then recorded with the features
+    assert split.features()[1] == 0 and len(opened) == 5
+    assert split.features(image_check="content")[1] == 0 and len(opened) == 10  # the same key: a hit
+
+
+def test_an_unknown_image_check_is_refused_with_the_choices(tmp_path):
+    cfg = get_cfg()
+    cfg.merge_from_list(["TEST.FEATURE_CACHE.DIR", str(tmp_path), "TEST.FEATURE_CACHE.IMAGE_CHECK", "mtime"])
+    with pytest.raises(ValueError, match="'mtime'; choose one of stat, content"):
+        check_feature_cache_dir(cfg)
 
 
 def test_the_cache_folder_must_be_a_folder_when_the_cache_is_on(tmp_path):

@@ -1,18 +1,21 @@
 """Trainers with the evaluation feature cache: the same results as without it on both backends, misses, damage, `cache-features`."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 import torch
+from PIL import Image
 
 import datasets  # noqa: F401  (registers the datasets)
 import trainers  # noqa: F401  (registers the trainers)
-from e2e import BACKENDS, TINY, config, run_train
+from e2e import BACKENDS, TINY, accuracy, config, run_train, snapshot
 from mopd.backend import build_trainer
 from mopd.clip.loading import load_clip
 from mopd.config.defaults import get_cfg
@@ -135,3 +138,105 @@ def test_cache_features_fills_the_cache_that_train_py_then_reads(backend, data_r
     run = run_train(args, backend, str(tmp_path))
     assert "Image features of the test split (12 x 64, float16) read from the feature cache" in run.stdout
     assert "* total: 12" in run.stdout
+
+
+# --- images replaced behind the cache's back, --status and --prune ---------------------------------------------
+
+
+def _test_images(data: str) -> dict[int, list[str]]:
+    """The test image paths of the synthetic dataset under `data`, by label."""
+    with open(os.path.join(data, "synthetic", "split_synthetic.json")) as handle:
+        split = json.load(handle)
+    images: dict[int, list[str]] = {}
+    for relative, label, _ in split["test"]:
+        images.setdefault(label, []).append(os.path.join(data, "synthetic", "images", relative))
+    return images
+
+
+def _replace_keeping_size_and_times(path: str, source: str) -> None:
+    """Overwrite `path` with the picture of `source`, padded to the same byte count, then set its times back (`cp -p`)."""
+    before = os.stat(path)
+    picture = Image.open(source).convert("RGB")
+    buffer = io.BytesIO()
+    picture.resize((picture.width // 2, picture.height // 2)).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    assert len(data) < before.st_size
+    with open(path, "wb") as handle:
+        handle.write(data + bytes(before.st_size - len(data)))  # PNG readers stop at IEND
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def _eval_args(data: str, out: str, cache: str, *opts: str) -> list[str]:
+    return ["--root", data, "--trainer", "ZeroshotCLIP", "--dataset-config-file", config("datasets", "synthetic.yaml"),
+            "--config-file", config("trainers", "CoOp", "vit_b16.yaml"), "--output-dir", out, "--eval-only", *TINY,
+            "TEST.FEATURE_CACHE.DIR", cache, *opts]
+
+
+def _result_block(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(("* total:", "* correct:", "* accuracy:", "* macro_f1:"))]
+
+
+def _cache_files(cache: str) -> set[str]:
+    return {os.path.relpath(os.path.join(folder, name), cache) for folder, _, names in os.walk(cache) for name in names}
+
+
+def test_images_replaced_with_size_and_times_kept_miss_the_cache_then_prune_removes_the_old_file(data_root, tmp_path,
+                                                                                                   capsys):
+    data, cache = str(tmp_path / "data"), str(tmp_path / "cache")
+    shutil.copytree(data_root, data)
+    first = run_train(_eval_args(data, str(tmp_path / "first"), cache), "builtin", str(tmp_path))
+    base = run_train(_eval_args(data, str(tmp_path / "base"), cache, "DATASET.SUBSAMPLE_CLASSES", "base"), "builtin",
+                     str(tmp_path))
+    for run in (first, base):
+        assert "computed and stored in the feature cache" in run.stdout
+    (old,) = [e.path for e in FeatureStore(cache).entries() if e.header["key"]["subsample"] == "all"]
+    images = _test_images(data)
+    for label in (3, 4, 5):  # the "new" half: the base split keeps its images
+        for path, source in zip(images[label], images[label - 3]):
+            _replace_keeping_size_and_times(path, source)
+
+    cached = run_train(_eval_args(data, str(tmp_path / "cached"), cache), "builtin", str(tmp_path))
+    uncached = run_train(_eval_args(data, str(tmp_path / "uncached"), cache, "TEST.FEATURE_CACHE.ENABLED", "False"),
+                         "builtin", str(tmp_path))
+    assert "computed and stored in the feature cache" in cached.stdout  # a miss, not the old features
+    assert _result_block(cached.stdout) == _result_block(uncached.stdout)
+    assert accuracy(cached.stdout) == accuracy(uncached.stdout)
+    (new,) = [e.path for e in FeatureStore(cache).entries() if e.header["key"]["subsample"] == "all" and e.path != old]
+
+    capsys.readouterr()
+    assert data_main(["cache-features", "--status", "--dir", cache]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if ".feat" in line]
+    rel = {name: os.path.relpath(path, cache) for name, path in (("old", old), ("new", new))}
+    (old_line,) = [line for line in lines if rel["old"] in line]
+    assert old_line.endswith("OBSOLETE: its images changed after it was written (same paths, other bytes)")
+    assert len(lines) == 3 and sum("OBSOLETE" in line for line in lines) == 1  # the new file and the base split: kept
+
+    before = _cache_files(cache)
+    assert data_main(["cache-features", "--prune", "--dir", cache]) == 0
+    pruned = capsys.readouterr().out
+    assert f"removed {rel['old']}  (its images changed after it was written (same paths, other bytes))" in pruned
+    assert "1 file(s) removed" in pruned and " freed, in " in pruned
+    assert before - _cache_files(cache) == {rel["old"]} and not _cache_files(cache) - before  # nothing else
+    again = run_train(_eval_args(data, str(tmp_path / "again"), cache), "builtin", str(tmp_path))
+    assert "read from the feature cache" in again.stdout and _result_block(again.stdout) == _result_block(uncached.stdout)
+
+
+def test_commands_stopped_by_an_error_leave_the_cache_as_it_was(data_root, tmp_path, capsys):
+    data, cache = str(tmp_path / "data"), str(tmp_path / "cache")
+    shutil.copytree(data_root, data)
+    run_train(_eval_args(data, str(tmp_path / "first"), cache), "builtin", str(tmp_path))
+    before = snapshot(cache)
+    for argv in (["--prune", "Synthetic"], ["--status", "--prune"], ["--prune", "TEST.FEATURE_CACHE.DIR", cache]):
+        assert data_main(["cache-features", *argv, "--dir", cache]) == 1, argv
+        assert capsys.readouterr().out.count("error:") == 1
+    assert data_main(["cache-features", "--prune", "--dir", str(tmp_path / "typo")]) == 1
+    assert "error: no feature cache folder" in capsys.readouterr().out and not os.path.exists(tmp_path / "typo")
+
+    with open(_test_images(data)[0][0], "wb") as handle:
+        handle.write(b"not a picture")
+    for folder in (cache, str(tmp_path / "new-cache")):  # a cache that holds files, and one that does not exist yet
+        broken = run_train(_eval_args(data, str(tmp_path / "broken"), folder), "builtin", str(tmp_path), check=False)
+        assert broken.returncode == 2 and broken.stderr.count("error:") == 1, broken.stderr
+    assert snapshot(cache) == before and not os.path.exists(tmp_path / "new-cache")

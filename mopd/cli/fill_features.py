@@ -1,4 +1,4 @@
-"""Filling the evaluation feature cache ahead of a study, and listing what it holds (`cache-features`).
+"""Filling the evaluation feature cache ahead of a study (`cache-features DATASET`).
 
 Filling builds exactly what a trainer's evaluation builds (the dataset's test loader, CLIP in the
 run's precision on the run's device) and stores the same features; the study's evaluations then
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from collections.abc import Sequence
 
 import torch
@@ -22,8 +21,7 @@ from mopd.cli.config import build_cfg
 from mopd.clip.loading import build_clip
 from mopd.data.catalog import dataset_names, get_entry
 from mopd.feature_cache.evaluation import evaluation_loader
-from mopd.feature_cache.split_features import build_eval_feature_cache, default_feature_cache_dir, encode_images
-from mopd.feature_cache.store import FeatureStore, StoredEntry
+from mopd.feature_cache.split_features import build_eval_feature_cache, encode_images
 from mopd.clip.precision import PrecisionPolicy
 from mopd.prompts.prompted_clip import PromptedCLIP
 
@@ -31,18 +29,12 @@ logger = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fill the cache for the requested splits (see `mopd.cli.cache_features`), or print its status; 0 on success."""
-    if args.status:
-        return show_status(_status_dir(args))
+    """Fill the cache for the requested splits (see `mopd.cli.cache_features`); 0 on success."""
     if not args.dataset:
-        raise ValueError("cache-features needs a DATASET (or --status)")
+        raise ValueError("cache-features needs a DATASET (or --status, or --prune)")
     register_checkout_datasets()
     fill_feature_cache([_build_cfg(args, subsample) for subsample in args.subsample], args.split)
     return 0
-
-
-def _status_dir(args: argparse.Namespace) -> str:
-    return os.path.abspath(os.path.expanduser(args.dir)) if args.dir else default_feature_cache_dir()
 
 
 def _build_cfg(args: argparse.Namespace, subsample: str) -> CN:
@@ -85,29 +77,3 @@ def fill_feature_cache(cfgs: Sequence[CN], splits: Sequence[str]) -> None:
             if name != split:
                 logger.info("%s has no val split: its evaluations use the test split", cfg.DATASET.NAME)
             cache.split_features(name, loader, lambda images: encode_images(model, precision, images))
-
-
-def show_status(directory: str) -> int:
-    """Log one line per feature file under `directory` (what it holds, its size) and the total; 0."""
-    entries = FeatureStore(directory).entries()
-    if not entries:
-        logger.info("The feature cache %s is empty", directory)
-        return 0
-    for entry in entries:
-        logger.info("%s", _describe(entry, directory))
-    total = sum(entry.size_bytes for entry in entries)
-    logger.info("%d file(s), %s in all, in %s", len(entries), _size(total), directory)
-    return 0
-
-
-def _describe(entry: StoredEntry, directory: str) -> str:
-    path = os.path.relpath(entry.path, directory)
-    if entry.header is None:
-        return f"{path}  DAMAGED ({entry.problem}); the next evaluation recomputes it"
-    key, (rows, dim) = entry.header["key"], entry.header["shape"]
-    return (f"{key['dataset']} {key['split']} ({key['subsample']})  {key['backbone']} {key['precision']}  "
-            f"{rows} x {dim} {entry.header['dtype']}  {_size(entry.size_bytes)}  {entry.header.get('created', '')}  {path}")
-
-
-def _size(size_bytes: int) -> str:
-    return f"{size_bytes / 1e6:.1f} MB" if size_bytes >= 100_000 else f"{size_bytes / 1e3:.1f} kB"

@@ -33,6 +33,10 @@ def _add_test_keys(cfg: CN) -> None:
     cfg.TEST.FEATURE_CACHE = CN()
     cfg.TEST.FEATURE_CACHE.ENABLED = True  # read/fill the evaluation feature cache; False: encode the images every time
     cfg.TEST.FEATURE_CACHE.DIR = ""  # its folder; "" = $OUTPUT/feature_cache ($OUTPUT unset: the checkout's output/)
+    # How an evaluation finds the sha256 of the test images' bytes (part of the key): "stat" = the digest recorded
+    # under their sizes, modification and inode change times, hashed again after any change; "content" = hash
+    # every image at every evaluation (file systems without a real change time: squashfs, some FUSE mounts)
+    cfg.TEST.FEATURE_CACHE.IMAGE_CHECK = "stat"
 
 
 def _add_coop_node(cfg: CN) -> None:

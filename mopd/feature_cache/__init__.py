@@ -6,9 +6,11 @@ differs. They are stored once, keyed by everything they depend on, and each late
 matrix product per batch.
 
 - `key`: the cache key (`FeatureKey`) and the digests it holds.
+- `image_digest`: the digest of a split's image bytes, recorded under the images' stat signature.
 - `file_format`: the `.feat` file, a JSON header and raw tensor bytes.
 - `store`: the folder of feature files; one writer per key (flock), atomic files, damage detected.
+- `obsolete`: which files no evaluation can read any more, and pruning them.
 - `split_features`: a run's features per split (`EvalFeatureCache`) and its config (`TEST.FEATURE_CACHE`).
 - `evaluation`: Dassl's evaluation loop on features.
-- `cli`, `fill`: `python -m mopd.data cache-features` (fill ahead of a study, `--status`).
+`python -m mopd.data cache-features` (fill ahead of a study, `--status`, `--prune`) is in `mopd.cli`.
 """

@@ -1,7 +1,7 @@
 """The cache key of one evaluation split's image features: everything those features depend on.
 
 Two evaluations share features only when every field is equal; a change of any of them (other
-weights, precision, input size, transform, image list, an image file rewritten) is a different key,
+weights, precision, input size, transform, image list, the bytes of an image) is a different key,
 so a stale hit cannot happen. Besides the model and the data, the key holds how the encoder was
 run (images per call, device, torch version): these can change the last bits of a feature, and
 the cache promises the bits an uncached evaluation with the same settings computes.
@@ -12,8 +12,6 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -21,7 +19,10 @@ from torch import nn
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-_STAT_THREADS = 8
+# The meaning of the key's fields. Raise it when a field is added or one is computed differently:
+# entries of an older scheme can never be hit again, and `cache-features --prune` removes them.
+# 1: images by (path, size, mtime), no key_scheme field. 2: images by the sha256 of their bytes.
+KEY_SCHEME = 2
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class FeatureKey:
     split: str  # "test" or "val"
     subsample: str  # DATASET.SUBSAMPLE_CLASSES: all, base or new (the image list decides; this names it)
     num_images: int  # N
-    images_digest: str  # sha256 over (path, size, mtime) of every image, in split order
+    images_digest: str  # sha256 over (path, sha256 of the bytes) of every image, in split order (`image_digest`)
     backbone: str  # MODEL.BACKBONE.NAME
     weights_digest: str  # sha256 over the image encoder's state_dict as evaluated (names, dtypes, bytes)
     precision: str  # fp16, fp32 or amp-<autocast dtype>
@@ -42,6 +43,7 @@ class FeatureKey:
     batch_size: int  # images per encoder call (DATALOADER.TEST.BATCH_SIZE)
     device: str  # "cpu (T threads)" or "cuda (<GPU name>)": kernels differ between them
     torch_version: str
+    key_scheme: int = KEY_SCHEME  # what the fields mean (KEY_SCHEME when written by this version)
 
     def as_dict(self) -> dict[str, object]:
         """The fields as JSON-ready values (the file header stores them)."""
@@ -70,28 +72,6 @@ class FeatureKey:
 
 def _safe_name(text: str) -> str:
     return _UNSAFE_NAME_CHARS.sub("_", text.replace("/", "-"))
-
-
-def images_digest(paths: Iterable[str]) -> str:
-    """sha256 over each image's path, size and modification time: a rewritten or replaced file changes it.
-
-    Only `stat` is called, from a few threads (on a network file system each call waits for the
-    server): no image is opened. A missing image raises FileNotFoundError naming it.
-    """
-    paths = list(paths)
-    with ThreadPoolExecutor(max_workers=_STAT_THREADS) as pool:
-        infos = pool.map(_stat, paths, chunksize=256)
-        digest = hashlib.sha256()
-        for path, info in zip(paths, infos):
-            digest.update(f"{path}\t{info.st_size}\t{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
-def _stat(path: str) -> os.stat_result:
-    try:
-        return os.stat(path)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f'Image file not found: "{path}" (was it moved or deleted?)') from err
 
 
 def module_weights_digest(module: nn.Module) -> str:

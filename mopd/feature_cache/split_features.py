@@ -14,13 +14,8 @@ from yacs.config import CfgNode as CN
 
 from mopd.clip.precision import PrecisionPolicy
 from mopd.feature_cache.file_format import dtype_name
-from mopd.feature_cache.key import (
-    FeatureKey,
-    device_description,
-    images_digest,
-    module_weights_digest,
-    transform_description,
-)
+from mopd.feature_cache.image_digest import IMAGE_CHECKS, ImageCheck, SplitImages
+from mopd.feature_cache.key import FeatureKey, device_description, module_weights_digest, transform_description
 from mopd.feature_cache.store import FeatureStore
 from mopd.files.repository import default_output_root
 
@@ -49,26 +44,30 @@ class EvalFeatureCache:
     """The evaluation features of one run's frozen image encoder, split by split.
 
     The encoder's weights are digested once, at the first use: every method keeps it frozen.
+    `image_check` says how the images' digest is found (`mopd.feature_cache.image_digest`).
     """
 
     def __init__(self, store: FeatureStore, image_encoder: nn.Module, settings: RunSettings,
-                 device: torch.device) -> None:
+                 device: torch.device, image_check: ImageCheck = "stat") -> None:
         self.store = store
         self.image_encoder = image_encoder
         self.settings = settings
         self.device = device
+        self.image_check = image_check
         self._weights_digest = ""
 
     def key_of(self, split: str, loader: Any) -> FeatureKey:
-        """The key of the loader's split: its image list, test transform and batch size, and this run's settings."""
+        """The key of the loader's split: its images, test transform and batch size, and this run's settings."""
+        return self._key(split, loader, self.store.image_digests.digest(image_paths(loader), self.image_check))
+
+    def _key(self, split: str, loader: Any, images: SplitImages) -> FeatureKey:
         if not self._weights_digest:
             self._weights_digest = module_weights_digest(self.image_encoder)
-        data_source = loader.dataset.data_source
         return FeatureKey(
             **asdict(self.settings),
             split=split,
-            num_images=len(data_source),
-            images_digest=images_digest(item.impath for item in data_source),
+            num_images=len(loader.dataset.data_source),
+            images_digest=images.images_digest,
             weights_digest=self._weights_digest,
             transform=transform_description(loader.dataset.transform),
             batch_size=loader.batch_size,
@@ -78,16 +77,25 @@ class EvalFeatureCache:
     def split_features(self, split: str, loader: Any, encode: Encoder) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, D) features and (N,) labels of the loader's split, in split order, on the CPU.
 
-        On a hit no image is read and the loader is not started; on a miss the loader's batches
+        On a hit no image is decoded and the loader is not started; on a miss the loader's batches
         go through `encode` (exactly as an uncached evaluation sends them) and the result is stored.
+        A digest of the images hashed now is recorded once the features are there.
         """
-        key = self.key_of(split, loader)
-        features, hit = self.store.load_or_compute(key, lambda: encode_split(loader, encode, self.device))
+        paths = image_paths(loader)
+        images = self.store.image_digests.digest(paths, self.image_check)
+        key = self._key(split, loader, images)
+        features, hit = self.store.load_or_compute(key, lambda: encode_split(loader, encode, self.device), paths)
+        self.store.image_digests.record(images)
         source = "read from" if hit else "computed and stored in"
         logger.info("Image features of the %s split (%d x %d, %s) %s the feature cache: %s", split,
                     *features.shape, dtype_name(features.dtype), source, self.store.path_of(key))
         labels = torch.tensor([item.label for item in loader.dataset.data_source])
         return features, labels
+
+
+def image_paths(loader: Any) -> list[str]:
+    """The paths of the loader's images, in split order."""
+    return [item.impath for item in loader.dataset.data_source]
 
 
 def encode_split(loader: Any, encode: Encoder, device: torch.device) -> torch.Tensor:
@@ -128,9 +136,12 @@ def feature_cache_dir(cfg: CN) -> str:
 
 
 def check_feature_cache_dir(cfg: CN) -> None:
-    """With the cache on, reject a folder that cannot be created or written, before anything is built."""
+    """With the cache on, reject a folder that cannot be created or written, or an unknown IMAGE_CHECK, before anything is built."""
     if not cfg.TEST.FEATURE_CACHE.ENABLED:
         return
+    if cfg.TEST.FEATURE_CACHE.IMAGE_CHECK not in IMAGE_CHECKS:
+        raise ValueError(f"TEST.FEATURE_CACHE.IMAGE_CHECK is {cfg.TEST.FEATURE_CACHE.IMAGE_CHECK!r}; choose one of "
+                         f"{', '.join(IMAGE_CHECKS)} (content: hash every image at every evaluation)")
     directory = feature_cache_dir(cfg)
     fix = "set TEST.FEATURE_CACHE.DIR to a writable folder, or TEST.FEATURE_CACHE.ENABLED False"
     if os.path.exists(directory) and not os.path.isdir(directory):
@@ -154,4 +165,5 @@ def build_eval_feature_cache(cfg: CN, image_encoder: nn.Module, precision: Preci
         interpolation=cfg.INPUT.INTERPOLATION,
         device=device_description(device),
     )
-    return EvalFeatureCache(FeatureStore(feature_cache_dir(cfg)), image_encoder, settings, device)
+    return EvalFeatureCache(FeatureStore(feature_cache_dir(cfg)), image_encoder, settings, device,
+                            cfg.TEST.FEATURE_CACHE.IMAGE_CHECK)

@@ -37,6 +37,7 @@ HARMLESS_KEYS = frozenset({
     "TEST.COMPUTE_CMAT",  # extra saved confusion matrix
     "TEST.FEATURE_CACHE.ENABLED",  # cached test-image features are bit for bit those computed anew
     "TEST.FEATURE_CACHE.DIR",  # where they are cached
+    "TEST.FEATURE_CACHE.IMAGE_CHECK",  # how a hit checks the images: either way it needs the same bytes
     "USE_CUDA",  # the device
     "VERBOSE",  # log detail
 })
