@@ -27,6 +27,7 @@ with exit_on_user_error():  # importing the backend fails on a MOPD_BACKEND that
     import datasets  # noqa: E402,F401  (registers every dataset)
     import trainers  # noqa: E402,F401  (registers every trainer)
     from mopd.backend import (  # noqa: E402
+        BACKEND_DESCRIPTION,
         DATASET_REGISTRY,
         TRAINER_REGISTRY,
         build_trainer,
@@ -116,6 +117,7 @@ def setup(args: argparse.Namespace, cfg, folder: RunFolder | None, created: bool
             torch.backends.cudnn.benchmark = True
         print(f"** Config **\n{cfg}")
         print(f"** System info **\n{collect_env_info()}\n")
+        logger.info("Backend: %s", BACKEND_DESCRIPTION)
         for line in unread_settings(cfg):
             logger.warning(line)
         for note in folder.notes if folder else ():

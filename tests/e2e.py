@@ -15,27 +15,42 @@ import tempfile
 
 import pytest
 
+from mopd.results.logs import parse_result_blocks
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DASSL_AVAILABLE = importlib.util.find_spec("dassl") is not None
-BACKENDS = [
-    "builtin",
-    pytest.param(
-        "dassl",
-        marks=pytest.mark.skipif(
-            not DASSL_AVAILABLE,
-            reason="real Dassl is not installed (fetch KaiyangZhou/Dassl.pytorch, `pip install --no-deps -e` it "
-            "outside the repo, plus wilds==1.2.2) — the Dassl half of the end-to-end tests is skipped",
-        ),
-    ),
-]
+# MOPD_TEST_DASSL names a Dassl checkout (the folder holding dassl/, e.g. KgCoOp's Dassl.ProGrad.pytorch):
+# the "dassl" backend's subprocesses then run with it first on PYTHONPATH, whatever Dassl is installed.
+DASSL_CHECKOUT = os.path.abspath(os.environ["MOPD_TEST_DASSL"]) if os.environ.get("MOPD_TEST_DASSL") else ""
+if DASSL_CHECKOUT and not os.path.isfile(os.path.join(DASSL_CHECKOUT, "dassl", "__init__.py")):
+    raise pytest.UsageError(f"MOPD_TEST_DASSL={DASSL_CHECKOUT!r} is not a Dassl checkout: it has no dassl/__init__.py")
+DASSL_INSTALLED = importlib.util.find_spec("dassl") is not None  # importable without MOPD_TEST_DASSL
+DASSL_AVAILABLE = bool(DASSL_CHECKOUT) or DASSL_INSTALLED
+NEEDS_DASSL = pytest.mark.skipif(
+    not DASSL_AVAILABLE,
+    reason="no Dassl: set MOPD_TEST_DASSL to a Dassl checkout (KaiyangZhou/Dassl.pytorch 0.6.x, or the "
+    "Dassl.ProGrad.pytorch of KgCoOp/ProGrad) or install one, plus `pip install wilds==1.2.2 tabulate "
+    "scikit-learn` — the Dassl half of the end-to-end tests is skipped",
+)
+BACKENDS = ["builtin", pytest.param("dassl", marks=NEEDS_DASSL)]
 # Tiny CLIP (input 32x32), no worker processes, short schedules: seconds per run on 2 CPU cores.
 TINY = ["MODEL.BACKBONE.NAME", "tiny", "INPUT.SIZE", "(32, 32)", "DATALOADER.NUM_WORKERS", "0"]
 
 
-def _env(backend: str, **extra: str) -> dict[str, str]:
+def backend_env(backend: str, **extra: str) -> dict[str, str]:
+    """The environment of a subprocess on `backend` ("dassl": MOPD_TEST_DASSL's checkout first on PYTHONPATH)."""
     env = dict(os.environ, MOPD_BACKEND=backend, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    if backend == "dassl" and DASSL_CHECKOUT:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (DASSL_CHECKOUT, os.environ.get("PYTHONPATH"))))
     env.update(extra)
     return env
+
+
+def backend_pattern(backend: str) -> re.Pattern:
+    """The line train.py logs to name its backend (with MOPD_TEST_DASSL: that checkout's dassl/)."""
+    if backend == "builtin":
+        return re.compile(r"Backend: the built-in runtime")
+    folder = re.escape(os.path.join(DASSL_CHECKOUT, "dassl")) if DASSL_CHECKOUT else ".+"
+    return re.compile(rf"Backend: Dassl 0\.[56]\.\d+ \({folder}\)")
 
 
 class _TrainForkServer:
@@ -45,7 +60,7 @@ class _TrainForkServer:
         self.log = tempfile.NamedTemporaryFile(prefix="train_forkserver-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, os.path.join(REPO_ROOT, "tests", "train_forkserver.py")],
-            env=_env(backend), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
+            env=backend_env(backend), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
             start_new_session=True,
         )
         atexit.register(self.close)
@@ -109,7 +124,7 @@ def run_script(
     """Run `bash scripts/SCRIPT ARGS` from `cwd` with extra environment variables (failing the test on an error when `check`)."""
     proc = subprocess.run(
         ["bash", os.path.join(REPO_ROOT, "scripts", script), *args],
-        cwd=cwd, env=_env(backend, PYTHON=sys.executable, **env), capture_output=True, text=True, timeout=600,
+        cwd=cwd, env=backend_env(backend, PYTHON=sys.executable, **env), capture_output=True, text=True, timeout=600,
     )
     if check and proc.returncode != 0:
         pytest.fail(f"{script} exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-4000:]}\nSTDERR:\n{proc.stderr[-4000:]}")
@@ -117,10 +132,10 @@ def run_script(
 
 
 def accuracy(text: str) -> float:
-    """The accuracy of the last Dassl result block in `text`."""
-    found = re.findall(r"^\* accuracy: ([\d.]+)%$", text, flags=re.M)
-    assert found, f"no result block in output:\n{text[-3000:]}"
-    return float(found[-1])
+    """The accuracy of the last test result block in `text`: 100 * correct / total, whatever decimals Dassl prints."""
+    blocks = parse_result_blocks(text)
+    assert blocks, f"no result block in output:\n{text[-3000:]}"
+    return blocks[-1].accuracy
 
 
 def snapshot(directory: str) -> dict[str, str]:

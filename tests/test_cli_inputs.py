@@ -15,7 +15,7 @@ import sys
 import pytest
 import torch
 
-from e2e import DASSL_AVAILABLE, REPO_ROOT, TINY, _env, config, run_train, snapshot
+from e2e import DASSL_INSTALLED, REPO_ROOT, TINY, backend_env, config, run_train, snapshot
 from mopd.clip.backbones import TINY as TINY_CLIP
 from mopd.clip.loading import load_clip
 from mopd.data.synthetic import generate_synthetic_dataset
@@ -151,7 +151,7 @@ def _python_train(args: list[str], cwd: str, wrap=lambda command: command, **env
     backend, a read-only folder)."""
     return subprocess.run(
         wrap([sys.executable, os.path.join(REPO_ROOT, "train.py"), *args]),
-        cwd=cwd, env=_env("builtin", **env), capture_output=True, text=True, timeout=600,
+        cwd=cwd, env=backend_env("builtin", **env), capture_output=True, text=True, timeout=600,
     )
 
 
@@ -161,7 +161,7 @@ def _python_train(args: list[str], cwd: str, wrap=lambda command: command, **env
         ("foo", "error: MOPD_BACKEND='foo' is not one of auto, dassl, builtin; set one of them or unset it"),
         pytest.param(
             "dassl", "error: MOPD_BACKEND=dassl but Dassl is not installed",
-            marks=pytest.mark.skipif(DASSL_AVAILABLE, reason="Dassl is installed here"),
+            marks=pytest.mark.skipif(DASSL_INSTALLED, reason="Dassl is installed here"),
         ),
     ],
 )
@@ -170,6 +170,29 @@ def test_an_unusable_backend_is_one_line_and_nothing_else(data_root, tmp_path, b
     proc = _python_train(_args(data_root, str(out)), str(tmp_path), MOPD_BACKEND=backend)
     assert proc.returncode == 2
     assert proc.stderr.startswith(message) and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "version, missing, fix",
+    [
+        ("0.4.3", "", "is not supported: this repository runs on Dassl 0.6.x and 0.5.x"),
+        ("0.7.0", "", "is not supported: this repository runs on Dassl 0.6.x and 0.5.x"),
+        ("0.6.3", "wilds", "(No module named 'wilds'); `pip install wilds==1.2.2 tabulate` beside it"),
+        ("0.5.0", "sklearn.metrics", "(No module named 'sklearn.metrics'); `pip install scikit-learn` beside it"),
+    ],
+)
+def test_a_dassl_that_cannot_run_is_refused_in_one_line_naming_what_to_install(data_root, tmp_path, version, missing,
+                                                                              fix):
+    checkout = tmp_path / "Dassl.pytorch"
+    (checkout / "dassl" / "config").mkdir(parents=True)
+    (checkout / "dassl" / "__init__.py").write_text(f'__version__ = "{version}"\n')
+    (checkout / "dassl" / "config" / "__init__.py").write_text(
+        f'raise ModuleNotFoundError("No module named {missing!r}", name={missing!r})\n' if missing else "")
+    out = tmp_path / "out"
+    proc = _python_train(_args(data_root, str(out)), str(tmp_path), MOPD_BACKEND="dassl", PYTHONPATH=str(checkout))
+    _error_line(proc, f"error: Dassl {version} ({checkout / 'dassl'}) ", fix, "or set MOPD_BACKEND=builtin")
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not out.exists()
 
 
@@ -234,7 +257,7 @@ def test_data_that_cannot_be_told_apart_ends_with_one_error_before_anything_is_w
 
     check = subprocess.run(
         [sys.executable, "-m", "mopd.data", "check", "--root", str(own_data), "synthetic"],
-        cwd=str(tmp_path), env=_env("builtin"), capture_output=True, text=True, timeout=600,
+        cwd=str(tmp_path), env=backend_env("builtin"), capture_output=True, text=True, timeout=600,
     )
     assert check.returncode == 1, check.stdout + check.stderr
     assert f"synthetic: NOT READY, 1 problem(s) in {own_data / 'synthetic'}:" in check.stdout

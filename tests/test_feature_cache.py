@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from mopd.config.defaults import get_cfg
 from mopd.feature_cache import image_digest
@@ -20,7 +21,12 @@ from mopd.engine.datasets import Datum
 from mopd.engine.transforms import build_transform
 from mopd.feature_cache.file_format import DamagedFeatureFile, read_feature_file, write_feature_file
 from mopd.feature_cache.key import FeatureKey
-from mopd.feature_cache.split_features import build_eval_feature_cache, check_feature_cache_dir
+from mopd.feature_cache.split_features import (
+    build_eval_feature_cache,
+    check_feature_cache_dir,
+    encode_split,
+    split_order_problem,
+)
 from mopd.files.atomic import lock_path
 from mopd.feature_cache.store import FeatureStore
 from mopd.clip.precision import PrecisionPolicy
@@ -254,3 +260,39 @@ def test_the_cache_folder_must_be_a_folder_when_the_cache_is_on(tmp_path):
         check_feature_cache_dir(cfg)
     cfg.merge_from_list(["TEST.FEATURE_CACHE.ENABLED", False])
     check_feature_cache_dir(cfg)  # off: never used, never checked
+
+
+class _IndexFreeSplit(Dataset):
+    """Samples as Dassl before 0.6.3 (the KgCoOp/ProGrad fork) yields them: an image and a label, no "index"."""
+
+    def __init__(self, size: int) -> None:
+        self.images = torch.arange(size * 3, dtype=torch.float32).reshape(size, 3)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, position: int) -> dict:
+        return {"img": self.images[position], "label": position % 2}
+
+
+def test_a_sequential_loader_fills_the_split_in_order_without_a_per_sample_index():
+    split = _IndexFreeSplit(7)
+    loader = DataLoader(split, batch_size=3, sampler=SequentialSampler(split))  # batches of 3, 3 and 1
+    assert split_order_problem(loader) == ""
+    assert torch.equal(encode_split(loader, lambda images: images * 2, CPU), split.images * 2)
+
+
+@pytest.mark.parametrize(
+    "build, problem",
+    [
+        (lambda split: DataLoader(split, batch_size=3, sampler=RandomSampler(split)),
+         "its sampler is RandomSampler, not SequentialSampler (DATALOADER.TEST.SAMPLER)"),
+        (lambda split: DataLoader(split, batch_size=3, sampler=SequentialSampler(split), drop_last=True),
+         "its batches come from BatchSampler, not a BatchSampler keeping every sample in order"),
+        (lambda split: DataLoader(split, batch_size=3, sampler=SequentialSampler(range(4))),
+         "its sampler covers 4 of the split's 7 samples"),
+    ],
+    ids=["random", "drop-last", "part"],
+)
+def test_a_loader_that_does_not_yield_its_split_in_order_is_named_as_such(build, problem):
+    assert split_order_problem(build(_IndexFreeSplit(7))) == problem

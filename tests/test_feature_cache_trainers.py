@@ -15,7 +15,7 @@ from PIL import Image
 
 import datasets  # noqa: F401  (registers the datasets)
 import trainers  # noqa: F401  (registers the trainers)
-from e2e import BACKENDS, TINY, accuracy, config, run_train, snapshot
+from e2e import BACKENDS, TINY, accuracy, backend_env, config, run_train, snapshot
 from mopd.backend import build_trainer
 from mopd.clip.loading import load_clip
 from mopd.config.defaults import get_cfg
@@ -28,9 +28,8 @@ TEST_IMAGES = 24  # the session dataset: 6 classes x 4 test images
 
 
 def _probe(backend: str, data_root: str, work: str, *precisions: str) -> dict:
-    env = dict(os.environ, MOPD_BACKEND=backend, OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, PROBE, data_root, work, *precisions], env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run([sys.executable, PROBE, data_root, work, *precisions], env=backend_env(backend),
+                          capture_output=True, text=True, timeout=600)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
     assert proc.returncode == 0 and lines, f"probe failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return json.loads(lines[-1][len("PROBE "):])
@@ -97,6 +96,30 @@ def test_a_truncated_cache_file_is_reported_and_recomputed_by_the_evaluation(dat
     assert features.shape[0] == TEST_IMAGES
 
 
+def test_a_test_loader_in_random_order_is_evaluated_from_its_images_with_one_warning(data_root, tmp_path, caplog):
+    cache = str(tmp_path / "cache")
+    expected = _zero_shot(data_root, str(tmp_path / "sequential"), str(tmp_path / "other-cache")).test()
+    shuffled = _zero_shot(data_root, str(tmp_path / "random"), cache, "DATALOADER.TEST.SAMPLER", "RandomSampler")
+    encoded = _images_encoded(shuffled)
+    with caplog.at_level(logging.WARNING):
+        assert [shuffled.test(), shuffled.test()] == [expected, expected]
+    warning = ("The test split is evaluated from its images, not the feature cache: its sampler is RandomSampler, "
+               "not SequentialSampler (DATALOADER.TEST.SAMPLER)")
+    assert caplog.text.count(warning) == 1
+    assert sum(encoded) == 2 * TEST_IMAGES and not os.path.exists(cache)
+
+
+def test_cache_features_refuses_a_test_loader_in_random_order(data_root, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    code = data_main(["cache-features", "Synthetic", "--root", data_root, "--config-file",
+                      config("trainers", "CoOp", "vit_b16.yaml"), "--dir", str(cache), *TINY,
+                      "DATALOADER.TEST.SAMPLER", "RandomSampler"])
+    assert code == 1 and not cache.exists()
+    assert ("error: cannot cache the test split of Synthetic: its sampler is RandomSampler, not SequentialSampler "
+            "(DATALOADER.TEST.SAMPLER); evaluations read the cache only with DATALOADER.TEST.SAMPLER "
+            "SequentialSampler (the default)") in capsys.readouterr().out
+
+
 def test_changing_the_clip_weights_or_the_precision_of_a_run_misses_the_cache(data_root, tmp_path):
     cache = str(tmp_path / "cache")
     weights = str(tmp_path / "tiny.pt")
@@ -123,7 +146,7 @@ def test_cache_features_fills_the_cache_that_train_py_then_reads(backend, data_r
     fill = subprocess.run(
         [sys.executable, "-m", "mopd.data", "cache-features", "Synthetic", "--root", data_root, "--config-file",
          trainer_cfg, "--subsample", "base", "new", "--dir", cache, *TINY],
-        env=dict(os.environ, MOPD_BACKEND=backend, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=600,
+        env=backend_env(backend), capture_output=True, text=True, timeout=600,
     )
     assert fill.returncode == 0, fill.stdout[-3000:] + fill.stderr[-3000:]
     assert fill.stdout.count("computed and stored in the feature cache") == 2

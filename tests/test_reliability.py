@@ -12,7 +12,7 @@ import time
 import pytest
 import torch
 
-from e2e import REPO_ROOT, TINY, _env, config, run_train, snapshot
+from e2e import REPO_ROOT, TINY, backend_env, config, run_train, snapshot
 
 MOPD_CFG = config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml")
 COOP_CFG = config("trainers", "CoOp", "vit_b16_ep50_ctxv1.yaml")
@@ -42,7 +42,7 @@ def test_run_killed_mid_training_resumes_to_the_same_prompt_and_accuracy(data_ro
     killed = str(tmp_path / "killed")
     proc = subprocess.Popen(
         [sys.executable, os.path.join(REPO_ROOT, "train.py"), *_args(data_root, killed, *epochs)],
-        cwd=str(tmp_path), env=_env("builtin"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=str(tmp_path), env=backend_env("builtin"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     second = os.path.join(killed, "prompt_learner", "model.pth.tar-2")
     deadline = time.monotonic() + 300

@@ -82,6 +82,14 @@ def test_validation_blocks_are_not_test_results():
     assert [r.accuracy for r in parse_result_blocks(text + dassl_block(70.0))] == [70.0]
 
 
+def test_validation_blocks_of_dassl_before_0_6_1_are_not_test_results():
+    # Dassl before 0.6.1, the KgCoOp/ProGrad fork among them, names the split this way and prints two decimals.
+    val, test = (f"Do evaluation on {split} set\n=> result\n* total: 8\n* correct: {correct}\n* accuracy: "
+                 f"{100 * correct / 8:.2f}%\n" for split, correct in (("val", 4), ("test", 5)))
+    assert parse_result_blocks(val) == []
+    assert [r.accuracy for r in parse_result_blocks(val + test + val)] == [62.5]
+
+
 def test_last_block_of_newest_log_that_has_one_is_the_result(tmp_path):
     write_log(tmp_path, dassl_block(50.0), "log.txt")
     write_log(tmp_path, dassl_block(60.0) + dassl_block(70.0), "log.txt-2024-03-01-10-00-00")

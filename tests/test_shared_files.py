@@ -13,7 +13,7 @@ import threading
 import pytest
 import torch
 
-from e2e import BACKENDS, REPO_ROOT, TINY, _env, config
+from e2e import BACKENDS, REPO_ROOT, TINY, backend_env, config
 from mopd.clip.backbones import BACKBONES, Backbone
 from mopd.clip.backbones import TINY as TINY_CLIP
 from mopd.clip.loading import load_clip
@@ -47,7 +47,7 @@ def test_twelve_jobs_started_together_without_a_fewshot_cache_sample_it_once_and
     subprocess.run(
         [sys.executable, os.path.join(REPO_ROOT, "tests", "concurrent_setup.py"), str(JOBS), str(results), "--",
          *_train_args(str(data_root))],
-        cwd=str(tmp_path), env=_env(backend), check=True, timeout=600,
+        cwd=str(tmp_path), env=backend_env(backend), check=True, timeout=600,
     )
 
     outcomes = []

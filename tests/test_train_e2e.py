@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from e2e import BACKENDS, DASSL_AVAILABLE, TINY, accuracy, config, run_train
+from e2e import BACKENDS, NEEDS_DASSL, TINY, accuracy, backend_pattern, config, run_train
 
 
 def _train_args(data_root: str, trainer: str, cfg_file: str, out: str, *extra: str) -> list[str]:
@@ -19,19 +19,30 @@ def _train_args(data_root: str, trainer: str, cfg_file: str, out: str, *extra: s
     ]
 
 
-def _eval_new_args(data_root: str, trainer: str, cfg_file: str, model_dir: str, out: str) -> list[str]:
+def _eval_args(data_root: str, trainer: str, cfg_file: str, model_dir: str, out: str, *extra: str) -> list[str]:
     return [
         "--root", data_root, "--seed", "1", "--trainer", trainer,
         "--dataset-config-file", config("datasets", "synthetic.yaml"),
         "--config-file", cfg_file, "--output-dir", out,
         "--eval-only", "--model-dir", model_dir, "--load-epoch", "2",
-        *TINY, "DATASET.NUM_SHOTS", "4", "DATASET.SUBSAMPLE_CLASSES", "new",
+        *TINY, "DATASET.NUM_SHOTS", "4", *extra,
     ]
 
 
-LOG_LINE = re.compile(
-    r"^epoch \[\d+/\d+\] batch \[\d+/\d+\] time [\d.]+ \([\d.]+\) data [\d.]+ \([\d.]+\) .* lr [\d.]+e[-+]\d+ eta [\d:]+$",
-    re.M,
+def _eval_new_args(data_root: str, trainer: str, cfg_file: str, model_dir: str, out: str) -> list[str]:
+    return _eval_args(data_root, trainer, cfg_file, model_dir, out, "DATASET.SUBSAMPLE_CLASSES", "new")
+
+
+# Dassl 0.6.1+ and the built-in runtime print the first; older Dassl (the KgCoOp/ProGrad fork) the second.
+LOG_LINES = (
+    re.compile(
+        r"^epoch \[\d+/\d+\] batch \[\d+/\d+\] time [\d.]+ \([\d.]+\) data [\d.]+ \([\d.]+\) .* lr [\d.]+e[-+]\d+ eta [\d:]+$",
+        re.M,
+    ),
+    re.compile(
+        r"^epoch \[\d+/\d+\]\[\d+/\d+\]\ttime [\d.]+ \([\d.]+\)\tdata [\d.]+ \([\d.]+\)\teta [\d:]+\t.*\tlr [\d.]+e[-+]\d+$",
+        re.M,
+    ),
 )
 
 
@@ -63,7 +74,8 @@ def test_trainer_trains_on_base_and_evaluates_saved_prompt_on_new_classes(traine
         backend, str(tmp_path),
     )
     log = open(os.path.join(out, "log.txt")).read()
-    assert LOG_LINE.search(log), log[-2000:]
+    assert backend_pattern(backend).search(log), log[-2000:]
+    assert any(line.search(log) for line in (LOG_LINES[:1] if backend == "builtin" else LOG_LINES)), log[-2000:]
     assert "* total: 12" in train.stdout and "* macro_f1:" in train.stdout  # 3 base classes x 4 test images
     assert os.path.isfile(os.path.join(out, "prompt_learner", "model.pth.tar-2"))
     assert any(f.startswith("events.out.tfevents") for f in os.listdir(os.path.join(out, "tensorboard")))
@@ -74,12 +86,36 @@ def test_trainer_trains_on_base_and_evaluates_saved_prompt_on_new_classes(traine
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("trainer", ["CoOp", "MoPD"])
+def test_final_test_fills_the_feature_cache_and_eval_only_reads_it_with_the_same_accuracy(trainer, backend, data_root,
+                                                                                          tmp_path):
+    cfg_file = config("trainers", *TRAINER_CONFIGS[trainer])
+    out, cache = str(tmp_path / "base"), str(tmp_path / "cache")
+    base = ("DATASET.SUBSAMPLE_CLASSES", "base", "TEST.FEATURE_CACHE.DIR", cache)
+    train = run_train(_train_args(data_root, trainer, cfg_file, out, *base), backend, str(tmp_path))
+    assert backend_pattern(backend).search(train.stdout), train.stdout[-2000:]
+    stored = "Image features of the test split (12 x 64, float16) computed and stored in the feature cache"
+    assert stored in train.stdout, train.stdout[-2000:]
+    evaluations = {
+        enabled: run_train(
+            _eval_args(data_root, trainer, cfg_file, out, str(tmp_path / f"eval-{enabled}"), *base,
+                       "TEST.FEATURE_CACHE.ENABLED", enabled),
+            backend, str(tmp_path),
+        ).stdout
+        for enabled in ("True", "False")
+    }
+    assert "Image features of the test split (12 x 64, float16) read from the feature cache" in evaluations["True"]
+    assert "Image features of the test split" not in evaluations["False"]
+    assert accuracy(train.stdout) == accuracy(evaluations["True"]) == accuracy(evaluations["False"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_mopd_logs_three_losses_writes_gate_stats_and_evaluates_on_new_classes(backend, data_root, tmp_path):
     cfg_file = config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml")
     out = str(tmp_path / "base")
     run_train(_train_args(data_root, "MoPD", cfg_file, out, "DATASET.SUBSAMPLE_CLASSES", "base"), backend, str(tmp_path))
     log = open(os.path.join(out, "log.txt")).read()
-    assert re.search(r" ce [\d.]+ \([\d.]+\) mpd [\d.]+ \([\d.]+\) mps [\d.]+ \([\d.]+\)", log), log[-2000:]
+    assert re.search(r"\sce [\d.]+ \([\d.]+\)\smpd [\d.]+ \([\d.]+\)\smps [\d.]+ \([\d.]+\)", log), log[-2000:]
     assert "teacher-prompt selection frequency" in log
     stats = json.load(open(os.path.join(out, "gate_stats.json")))
     assert len(stats["templates"]) == 12 and len(stats["classnames"]) == 3
@@ -119,7 +155,7 @@ def test_zero_shot_clip_evaluates_without_training(backend, data_root, tmp_path)
     assert "* total: 24" in proc.stdout  # 6 classes x 4 test images
 
 
-@pytest.mark.skipif(not DASSL_AVAILABLE, reason="real Dassl is not installed")
+@NEEDS_DASSL
 def test_checkpoint_written_by_builtin_backend_evaluates_identically_under_dassl(data_root, tmp_path):
     cfg_file = config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml")
     out = str(tmp_path / "base")

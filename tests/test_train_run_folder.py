@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from e2e import BACKENDS, REPO_ROOT, _env, run_train, snapshot
+from e2e import BACKENDS, REPO_ROOT, backend_env, run_train, snapshot
 from test_reliability import _accuracy_lines, _args, _fails, _final_checkpoint
 
 _DEADLINE_S = 300  # upper bound for a subprocess to reach a point it reaches in seconds
@@ -30,7 +30,7 @@ def _start_train(args: list[str], cwd: str, name: str) -> subprocess.Popen:
     """`python train.py ARGS` as a user starts it; its output goes to `cwd/name.out` and `cwd/name.err`."""
     with open(os.path.join(cwd, f"{name}.out"), "w") as stdout, open(os.path.join(cwd, f"{name}.err"), "w") as stderr:
         return subprocess.Popen([sys.executable, os.path.join(REPO_ROOT, "train.py"), *args], cwd=cwd,
-                                env=_env("builtin"), stdout=stdout, stderr=stderr)
+                                env=backend_env("builtin"), stdout=stdout, stderr=stderr)
 
 
 def _read(path: str) -> str:

@@ -21,7 +21,7 @@ from mopd.cli.config import build_cfg
 from mopd.clip.loading import build_clip
 from mopd.data.catalog import dataset_names, get_entry
 from mopd.feature_cache.evaluation import evaluation_loader
-from mopd.feature_cache.split_features import build_eval_feature_cache, encode_images
+from mopd.feature_cache.split_features import build_eval_feature_cache, encode_images, split_order_problem
 from mopd.clip.precision import PrecisionPolicy
 from mopd.prompts.prompted_clip import PromptedCLIP
 
@@ -76,4 +76,8 @@ def fill_feature_cache(cfgs: Sequence[CN], splits: Sequence[str]) -> None:
             name, loader = evaluation_loader(split, data.val_loader, data.test_loader)
             if name != split:
                 logger.info("%s has no val split: its evaluations use the test split", cfg.DATASET.NAME)
+            problem = split_order_problem(loader)
+            if problem:
+                raise ValueError(f"cannot cache the {name} split of {cfg.DATASET.NAME}: {problem}; evaluations "
+                                 "read the cache only with DATALOADER.TEST.SAMPLER SequentialSampler (the default)")
             cache.split_features(name, loader, lambda images: encode_images(model, precision, images))

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import BatchSampler, SequentialSampler
 from tqdm import tqdm
 from yacs.config import CfgNode as CN
 
@@ -98,8 +99,29 @@ def image_paths(loader: Any) -> list[str]:
     return [item.impath for item in loader.dataset.data_source]
 
 
+def split_order_problem(loader: Any) -> str:
+    """Why `loader` may not yield its split in order, one sample after the other; "" when it does.
+
+    The cache stores a split's features in split order and evaluates them in the loader's batches,
+    so it needs what Dassl's test loaders are by default (DATALOADER.TEST.SAMPLER): a
+    SequentialSampler over the whole split, batched without dropping the last batch. The rows are
+    then placed by position, which needs no per-sample "index" in the batch (Dassl before 0.6.3,
+    the Dassl.ProGrad.pytorch fork of KgCoOp and ProGrad among them, yields none).
+    """
+    sampler, batches = loader.sampler, loader.batch_sampler
+    if not isinstance(sampler, SequentialSampler):
+        return f"its sampler is {type(sampler).__name__}, not SequentialSampler (DATALOADER.TEST.SAMPLER)"
+    if type(batches) is not BatchSampler or batches.sampler is not sampler or batches.drop_last:
+        return f"its batches come from {type(batches).__name__}, not a BatchSampler keeping every sample in order"
+    if len(sampler) != len(loader.dataset):
+        return f"its sampler covers {len(sampler)} of the split's {len(loader.dataset)} samples"
+    return ""
+
+
 def encode_split(loader: Any, encode: Encoder, device: torch.device) -> torch.Tensor:
-    """`encode` over every batch of `loader`; rows placed by each sample's `index` (split order), on the CPU."""
+    """`encode` over every batch of `loader` (no `split_order_problem`): (N, D) in split order, on the CPU."""
+    problem = split_order_problem(loader)
+    assert not problem, problem
     rows = len(loader.dataset)
     features: torch.Tensor | None = None
     filled = 0
@@ -107,7 +129,7 @@ def encode_split(loader: Any, encode: Encoder, device: torch.device) -> torch.Te
         batch_features = encode(batch["img"].to(device)).cpu()
         if features is None:
             features = batch_features.new_empty((rows, batch_features.shape[1]))
-        features[batch["index"]] = batch_features
+        features[filled:filled + batch_features.shape[0]] = batch_features
         filled += batch_features.shape[0]
     assert features is not None and filled == rows, (filled, rows)
     return features

@@ -13,7 +13,12 @@ from functools import cached_property
 import torch
 
 from mopd.feature_cache.evaluation import evaluate_features, evaluation_loader
-from mopd.feature_cache.split_features import EvalFeatureCache, build_eval_feature_cache, encode_images
+from mopd.feature_cache.split_features import (
+    EvalFeatureCache,
+    build_eval_feature_cache,
+    encode_images,
+    split_order_problem,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -23,23 +28,36 @@ class CachedEvaluationMixin:
 
     _eval_text_features: torch.Tensor | None = None
     _last_test_result: float | None = None  # the last test's first metric (accuracy)
+    _feature_cache_bypassed: frozenset[str] = frozenset()  # splits whose loader cannot use the cache (logged)
 
     @torch.no_grad()
     def test(self, split: str | None = None) -> float:
         """Evaluate with the class prompts encoded once for the whole run, not once per batch.
 
         With TEST.FEATURE_CACHE.ENABLED the images' features come from the evaluation feature cache
-        (encoded and stored on a miss); otherwise Dassl's loop encodes every image.
+        (encoded and stored on a miss); otherwise, or when the split's loader does not yield it in
+        order (`split_order_problem`, logged once per split), Dassl's loop encodes every image.
         """
         self.set_model_mode("eval")
         with self.precision.autocast():
             self._eval_text_features = self.model.encode_classes()
         try:
-            evaluate = self.test_from_features if self.cfg.TEST.FEATURE_CACHE.ENABLED else super().test
+            evaluate = self.test_from_features if self._uses_feature_cache(split) else super().test
             self._last_test_result = evaluate(split)
             return self._last_test_result
         finally:
             self._eval_text_features = None
+
+    def _uses_feature_cache(self, split: str | None) -> bool:
+        """Whether this evaluation of `split` reads the feature cache; why not is logged once per split."""
+        if not self.cfg.TEST.FEATURE_CACHE.ENABLED:
+            return False
+        name, loader = evaluation_loader(split or self.cfg.TEST.SPLIT, self.val_loader, self.test_loader)
+        problem = split_order_problem(loader)
+        if problem and name not in self._feature_cache_bypassed:
+            self._feature_cache_bypassed = self._feature_cache_bypassed | {name}
+            logger.warning("The %s split is evaluated from its images, not the feature cache: %s", name, problem)
+        return not problem
 
     def test_from_features(self, split: str | None = None) -> float:
         """Dassl's `test` on the split's cached image features: one product with the class features per batch."""

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 # Dassl's setup_logger never overwrites a log: a re-run writes log.txt-YYYY-MM-DD-HH-MM-SS beside it.
 _LOG_NAME = re.compile(r"^log\.txt(?:-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}))?$")
 _BLOCK_FIELD = re.compile(r"^\* (total|correct|accuracy|error|macro_f1): ([\d,]+(?:\.\d+)?)%?$")
-_EVAL_SPLIT = re.compile(r"Evaluate on the \*(\w+)\* set")
+# Dassl 0.6.1+ prints "Evaluate on the *test* set"; older ones (the KgCoOp/ProGrad fork) "Do evaluation on test set".
+_EVAL_SPLIT = re.compile(r"Evaluate on the \*(\w+)\* set|Do evaluation on (\w+) set")
 _FINISHED = re.compile(r"^Elapsed:", re.MULTILINE)
 
 
@@ -61,7 +62,7 @@ def parse_result_blocks(text: str, log_file: str = "") -> list[EvalResult]:
             fields = None
         split_match = _EVAL_SPLIT.search(line)
         if split_match:
-            split = split_match.group(1)
+            split = split_match.group(1) or split_match.group(2)
         elif line == "=> result":
             fields = {}
     return results
