@@ -23,6 +23,7 @@ setup(
         "Pillow",
         "numpy",
         "submitit",  # the study's executors: SLURM job arrays and a local pool
+        "scikit-learn",  # the linear probe's logistic regression (LinearProbeCLIP, as CoOp's lpclip/)
     ],
     extras_require={"test": ["pytest", "import-linter"]},  # import-linter: the layer contracts (.importlinter)
 )
