@@ -1,7 +1,7 @@
 """The `cache-features` command line of `python -m mopd.data`; the work is in `fill_features` and `cache_status`
 (imported on use: they load torch, and filling the backend).
 
-    python -m mopd.data cache-features DATASET --root $DATA --config-file CFG.yaml [--split test val]
+    python -m mopd.data cache-features DATASET --root $DATA --config-file CFG.yaml [--split test val train]
         [--subsample base new] [--dir DIR] [KEY VALUE ...]
     python -m mopd.data cache-features --status [--dir DIR]
     python -m mopd.data cache-features --prune [--dir DIR]
@@ -13,7 +13,7 @@ import os
 
 from mopd.data.catalog import dataset_names
 
-SPLITS = ("test", "val")
+SPLITS = ("test", "val", "train")  # train and val whole: what the linear probes of a study read
 SUBSAMPLES = ("all", "base", "new")
 
 
@@ -29,7 +29,8 @@ def _add_options(parser: argparse.ArgumentParser, default_root: str) -> None:
     parser.add_argument("--root", default=default_root, help="data root (default: $DATA, else ./data)")
     parser.add_argument("--config-file", action="append", default=[],
                         help="the study's trainer config (backbone, input, test batch size, precision); repeatable")
-    parser.add_argument("--split", nargs="+", choices=SPLITS, default=["test"], help="splits to encode (default: test)")
+    parser.add_argument("--split", nargs="+", choices=SPLITS, default=["test"],
+                        help="splits to encode (default: test; a study with linear probes: test val train)")
     parser.add_argument("--subsample", nargs="+", choices=SUBSAMPLES, default=["all"],
                         help="class subsets to encode (base-to-new studies: base new; default: all)")
     parser.add_argument("--dir", default="", help="cache folder (default: TEST.FEATURE_CACHE.DIR, else $OUTPUT/feature_cache)")

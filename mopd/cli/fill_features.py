@@ -22,6 +22,7 @@ from mopd.clip.loading import build_clip
 from mopd.data.catalog import dataset_names, get_entry
 from mopd.feature_cache.evaluation import evaluation_loader
 from mopd.feature_cache.split_features import build_eval_feature_cache, encode_images, split_order_problem
+from mopd.feature_cache.split_rows import loader_like
 from mopd.clip.precision import PrecisionPolicy
 from mopd.prompts.prompted_clip import PromptedCLIP
 
@@ -73,7 +74,10 @@ def fill_feature_cache(cfgs: Sequence[CN], splits: Sequence[str]) -> None:
         data = DataManager(cfg)
         cache = build_eval_feature_cache(cfg, model.image_encoder, precision, device)
         for split in dict.fromkeys(splits):
-            name, loader = evaluation_loader(split, data.val_loader, data.test_loader)
+            if split == "train":  # as the linear probes read it: with the test loader's transform and batches
+                name, loader = split, loader_like(data.test_loader, data.dataset.train_x)
+            else:
+                name, loader = evaluation_loader(split, data.val_loader, data.test_loader)
             if name != split:
                 logger.info("%s has no val split: its evaluations use the test split", cfg.DATASET.NAME)
             problem = split_order_problem(loader)

@@ -12,5 +12,6 @@ matrix product per batch.
 - `obsolete`: which files no evaluation can read any more, and pruning them.
 - `split_features`: a run's features per split (`EvalFeatureCache`) and its config (`TEST.FEATURE_CACHE`).
 - `evaluation`: Dassl's evaluation loop on features.
+- `split_rows`: any split read as the test split is, and a subset's rows (the linear probes' train and val images).
 `python -m mopd.data cache-features` (fill ahead of a study, `--status`, `--prune`) is in `mopd.cli`.
 """

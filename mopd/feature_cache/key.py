@@ -30,7 +30,7 @@ class FeatureKey:
     """What the (N, D) normalised image features of one evaluation split depend on."""
 
     dataset: str  # DATASET.NAME
-    split: str  # "test" or "val"
+    split: str  # "test", "val", or "train" (the linear probes': read with the test transform, as the others)
     subsample: str  # DATASET.SUBSAMPLE_CLASSES: all, base or new (the image list decides; this names it)
     num_images: int  # N
     images_digest: str  # sha256 over (path, sha256 of the bytes) of every image, in split order (`image_digest`)
