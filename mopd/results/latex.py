@@ -18,7 +18,7 @@ from mopd.results.names import (
 )
 from mopd.results.published import PublishedRow
 
-_METHOD_NAMES = {"ZeroshotCLIP": "CLIP"}
+_METHOD_NAMES = {"ZeroshotCLIP": "CLIP", "LinearProbeCLIP": "Linear probe CLIP"}
 _BLOCKS_PER_LINE = 4
 _TITLES = {
     "cross_dataset": "Cross-dataset transfer",
@@ -67,7 +67,7 @@ def tabular(header: Sequence[str], rows: Sequence[Row], title: str = "") -> list
 
 
 def method_label(method: str) -> str:
-    """The name papers print for a trainer (zero-shot CLIP is "CLIP")."""
+    """The name papers print for a trainer (zero-shot CLIP is "CLIP", linear-probe CLIP "Linear probe CLIP")."""
     return _METHOD_NAMES.get(method, method)
 
 

@@ -18,7 +18,7 @@ BENCHMARK_DATASETS: tuple[str, ...] = (
 SOURCE_DATASET = "imagenet"  # cross-dataset and domain-generalisation models are trained on it
 TRANSFER_TARGETS: tuple[str, ...] = tuple(d for d in BENCHMARK_DATASETS if d != SOURCE_DATASET)
 DG_VARIANTS: tuple[str, ...] = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
-METHOD_ORDER: tuple[str, ...] = ("ZeroshotCLIP", "CoOp", "CoCoOp", "ProGrad", "KgCoOp", "MoPD")
+METHOD_ORDER: tuple[str, ...] = ("ZeroshotCLIP", "LinearProbeCLIP", "CoOp", "CoCoOp", "ProGrad", "KgCoOp", "MoPD")
 
 _DISPLAY_NAMES = {
     "imagenet": "ImageNet",

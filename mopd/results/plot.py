@@ -16,6 +16,8 @@ from mopd.results.names import BENCHMARK_DATASETS, display_name, method_sort_key
 logger = logging.getLogger(__name__)
 
 _SeriesKey = tuple[str, str, int]  # (method, cfg, shots)
+# The few-shot protocol's reference line (CoOp's and its successors' figures): dashed, in black.
+_REFERENCE_STYLE = {"LinearProbeCLIP": {"linestyle": "--", "color": "black", "marker": "s"}}
 
 
 def few_shot_plot_path(path: str) -> str:
@@ -79,8 +81,11 @@ def plot_base2new(entries: Sequence[Entry], path: str) -> None:
     _save(canvas, path)
 
 
-def plot_few_shot(entries: Sequence[Entry], path: str) -> None:
-    """One panel per dataset (and the average): accuracy against shots, one line per method."""
+def plot_few_shot(entries: Sequence[Entry], path: str) -> Figure:
+    """One panel per dataset (and the average): accuracy against shots, one line per method; the figure written.
+
+    Linear-probe CLIP, the line the few-shot methods are compared to, is drawn dashed, in black.
+    """
     datasets = list(dict.fromkeys(e.dataset for e in entries if e.value is not None))
     series = sorted({(e.method, e.cfg) for e in entries}, key=lambda k: (method_sort_key(k[0]), k[1]))
     shots = sorted({e.shots for e in entries})
@@ -100,9 +105,9 @@ def plot_few_shot(entries: Sequence[Entry], path: str) -> None:
                     [e.shots for e in points],
                     [e.value for e in points],
                     yerr=[e.std or 0.0 for e in points],
-                    marker="o",
                     capsize=2,
                     label=labels[key],
+                    **_REFERENCE_STYLE.get(key[0], {"marker": "o"}),
                 )
         axes.set_xscale("log", base=2)
         axes.set_xticks(shots, [str(k) for k in shots])
@@ -114,6 +119,7 @@ def plot_few_shot(entries: Sequence[Entry], path: str) -> None:
         figure.axes[0].legend(fontsize="small")
     figure.tight_layout()
     _save(canvas, path)
+    return figure
 
 
 def _label(dataset: str) -> str:
