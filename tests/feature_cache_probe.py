@@ -23,7 +23,8 @@ from mopd.backend import BACKEND, TRAINER_REGISTRY, build_trainer, set_random_se
 from mopd.config.defaults import get_cfg  # noqa: E402
 from test_train_e2e import TRAINER_CONFIGS  # noqa: E402
 
-CONFIGS = {**TRAINER_CONFIGS, "ZeroshotCLIP": ("CoOp", "vit_b16.yaml")}
+CONFIGS = {**TRAINER_CONFIGS, "ZeroshotCLIP": ("CoOp", "vit_b16.yaml"),
+           "LinearProbeCLIP": ("LinearProbeCLIP", "vit_b16.yaml")}
 
 
 def _build(name: str, data_root: str, work: str, prec: str, cache_on: bool):
@@ -38,7 +39,17 @@ def _build(name: str, data_root: str, work: str, prec: str, cache_on: bool):
     ])
     cfg.freeze()
     set_random_seed(cfg.SEED)  # as train.py does: both modes get the same initial prompt (CoCoOp's meta-net)
-    return build_trainer(cfg)
+    trainer = build_trainer(cfg)
+    if name == "LinearProbeCLIP":  # it evaluates a fitted probe: the same one, of random features, in both modes
+        trainer.probe = _random_probe(trainer.num_classes, trainer.model.image_encoder.output_dim)
+    return trainer
+
+
+def _random_probe(classes: int, dim: int):
+    from mopd.methods.linear_probe import fit_probe
+
+    features = torch.randn(4 * classes, dim, generator=torch.Generator().manual_seed(0)).double().numpy()
+    return fit_probe(features, [label % classes for label in range(4 * classes)], 1.0)[0]
 
 
 def _evaluate(trainer) -> dict:

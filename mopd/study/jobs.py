@@ -88,6 +88,9 @@ def plan_jobs(selection: Selection) -> list[Job]:
             if protocol == "few_shot" and method.eval_only:
                 logger.info("Leaving out %s few_shot: it learns nothing", name)
                 continue
+            if not method.runs(protocol):
+                logger.info("Leaving out %s %s: it runs only %s", name, protocol, " ".join(method.only_protocols))
+                continue
             for shots in selection.shots or _default_shots(protocol):
                 for dataset in selection.datasets or PROTOCOL_DATASETS[protocol]:
                     for seed in selection.seeds:

@@ -60,6 +60,11 @@ class Method:
     protocol_settings: Mapping[str, Setting] = field(default_factory=dict)
     overlay_dir: str = ""  # configs/trainers/<config_dir>/<overlay_dir>/<dataset>.yaml, merged when present
     eval_only: bool = False  # learns nothing: every "train" step is an evaluation
+    only_protocols: tuple[str, ...] = ()  # the protocols it runs (empty: all)
+
+    def runs(self, protocol: str) -> bool:
+        """Whether the method has runs in `protocol`."""
+        return not self.only_protocols or protocol in self.only_protocols
 
     def setting_for(self, protocol: str, cfg: str = "") -> Setting:
         """The protocol's setting; `cfg` (the scripts' CFG) replaces it by that one config everywhere."""
@@ -85,6 +90,8 @@ _COOP_IMAGENET = "vit_b16_ep50_ctxv1"
 
 METHODS: Mapping[str, Method] = MappingProxyType({
     "zsclip": Method("zsclip", "ZeroshotCLIP", "CoOp", Setting("vit_b16"), eval_only=True),
+    # A linear probe classifies only the classes it was fitted on: few-shot, CoOp's lpclip/ baseline.
+    "lpclip": Method("lpclip", "LinearProbeCLIP", "LinearProbeCLIP", Setting("vit_b16"), only_protocols=("few_shot",)),
     "coop": Method(
         "coop", "CoOp", "CoOp",
         # Cross-dataset and DG train on ImageNet, which CoOp trains for 50 epochs.

@@ -112,6 +112,8 @@ def last_checkpoint_epoch(run_dir: str) -> int:
 def _step(scope: Scope, protocol: str, phase: str, dataset: str, seed: int, shots: int, *, trains: bool,
           opts: Sequence[str], model: Step | None = None) -> Step:
     method = scope.method
+    if not method.runs(protocol):
+        raise ValueError(f"{method.trainer} has no {protocol} runs; it runs only {' '.join(method.only_protocols)}")
     dataset_config(dataset)  # an unknown dataset stops here, with the valid names
     shots = effective_shots(scope.overrides, shots)
     setting = method.setting_for(protocol, scope.cfg)

@@ -6,4 +6,5 @@
 - `checkpoint_hooks`: what a checkpoint says about the prompt that wrote it, and foreign checkpoints' keys.
 - `epochs`: per-epoch seeds and running means.
 - `gate_report`: MoPD's teacher-selection statistics.
+- `probe_inputs`, `probe_file`: linear-probe CLIP's images per split, and its probe saved as plain data.
 """
