@@ -27,7 +27,7 @@ KEY_SCHEME = 2
 
 @dataclass(frozen=True)
 class FeatureKey:
-    """What the (N, D) normalised image features of one evaluation split depend on."""
+    """What the (N, D) image features of one evaluation split depend on."""
 
     dataset: str  # DATASET.NAME
     split: str  # "test", "val", or "train" (the linear probes': read with the test transform, as the others)

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 # The checkout holding this package (pip install -e .): its output/ is the scripts' $OUTPUT when unset.
 FOLDER_NAME = "feature_cache"
 
-Encoder = Callable[[torch.Tensor], torch.Tensor]  # images (B, 3, H, W) on the device -> normalised (B, D)
+Encoder = Callable[[torch.Tensor], torch.Tensor]  # images (B, 3, H, W) on the device -> features (B, D)
 
 
 @dataclass(frozen=True)
@@ -136,9 +136,13 @@ def encode_split(loader: Any, encode: Encoder, device: torch.device) -> torch.Te
 
 
 def encode_images(model: nn.Module, precision: PrecisionPolicy, images: torch.Tensor) -> torch.Tensor:
-    """Normalised (B, D) features of test images under the run's precision (`PromptedCLIP.encode_image`)."""
+    """(B, D) features of test images under the run's precision, not normalised (`PromptedCLIP.image_features`).
+
+    The cache holds them so: every evaluation normalises them as `encode_image` does, and the linear
+    probe reads them as CoOp's lpclip does.
+    """
     with torch.no_grad(), precision.autocast():
-        return model.encode_image(images)
+        return model.image_features(images)
 
 
 def precision_label(precision: PrecisionPolicy) -> str:

@@ -11,6 +11,7 @@ import logging
 from functools import cached_property
 
 import torch
+import torch.nn.functional as F
 
 from mopd.feature_cache.evaluation import evaluate_features, evaluation_loader
 from mopd.feature_cache.split_features import (
@@ -76,13 +77,14 @@ class CachedEvaluationMixin:
         return build_eval_feature_cache(self.cfg, self.model.image_encoder, self.precision, self.device)
 
     def encode_test_images(self, images: torch.Tensor) -> torch.Tensor:
-        """Normalised (B, D) features of a batch of test images, under the run's precision."""
+        """(B, D) features of a batch of test images under the run's precision, not normalised (as cached)."""
         return encode_images(self.model, self.precision, images)
 
     def classify_features(self, image_features: torch.Tensor) -> torch.Tensor:
-        """Logits (B, C) of a batch of test image features, encoded now or read from the feature cache."""
+        """Logits (B, C) of a batch of test image features (not normalised), encoded now or read from the cache."""
         with self.precision.autocast():
-            return self.model.classify(image_features, self._eval_text_features).logits.float()
+            normalised = F.normalize(image_features, dim=-1)  # as `encode_image` normalises in training
+            return self.model.classify(normalised, self._eval_text_features).logits.float()
 
     def model_inference(self, image: torch.Tensor) -> torch.Tensor:
         """Logits of a test batch without the cache: its features, then the product with the class features."""

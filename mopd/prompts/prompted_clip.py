@@ -31,11 +31,14 @@ class PromptedCLIP(nn.Module):
         self.logit_scale = clip_model.logit_scale
         self.dtype = clip_model.dtype
 
-    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
-        """Normalised image features (B, D); the image encoder is frozen, so no graph is kept."""
+    def image_features(self, image: torch.Tensor) -> torch.Tensor:
+        """Image features (B, D) as the image encoder gives them, not normalised; frozen, so no graph is kept."""
         with torch.no_grad():
-            features = self.image_encoder(image.type(self.dtype))
-        return F.normalize(features, dim=-1)
+            return self.image_encoder(image.type(self.dtype))
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        """Normalised image features (B, D)."""
+        return F.normalize(self.image_features(image), dim=-1)
 
     def encode_classes(self) -> torch.Tensor:
         """Normalised student text features (C, D) from the current prompt."""
