@@ -84,6 +84,25 @@ def _add_prograd_node(cfg: CN) -> None:
     cfg.TRAINER.PROGRAD.INIT_FROM_TEMPLATE = False
 
 
+def _add_maple_node(cfg: CN) -> None:
+    cfg.TRAINER.MAPLE = CN()
+    cfg.TRAINER.MAPLE.N_CTX = 2  # context tokens of each tower (text context; vision prompt = its projection)
+    cfg.TRAINER.MAPLE.CTX_INIT = "a photo of a"  # words whose first N_CTX tokens start the context (N_CTX <= 4)
+    cfg.TRAINER.MAPLE.PROMPT_DEPTH = 9  # layers of each tower that get prompts, the input included (1..layers)
+    # cast every prompt to fp16 where it enters a tower, in every precision, as the authors' code does
+    cfg.TRAINER.MAPLE.FP16_PROMPTS = True
+
+
+def _add_ivlp_node(cfg: CN) -> None:
+    cfg.TRAINER.IVLP = CN()
+    cfg.TRAINER.IVLP.N_CTX_TEXT = 2  # text context tokens (and tokens of each deep text prompt)
+    cfg.TRAINER.IVLP.N_CTX_VISION = 2  # tokens of each vision prompt
+    cfg.TRAINER.IVLP.CTX_INIT = "a photo of a"  # words whose first N_CTX_TEXT tokens start the text context (<= 4)
+    cfg.TRAINER.IVLP.PROMPT_DEPTH_TEXT = 9  # text layers with prompts, the input included (1..layers)
+    cfg.TRAINER.IVLP.PROMPT_DEPTH_VISION = 9  # image layers with prompts (0 = no vision prompt .. layers)
+    cfg.TRAINER.IVLP.FP16_PROMPTS = True  # cast every prompt to fp16 where it enters a tower, as the authors do
+
+
 def extend_cfg(cfg: CN) -> None:
     """Add this repository's keys to a Dassl default config in place."""
     _add_dataset_keys(cfg)
@@ -95,6 +114,8 @@ def extend_cfg(cfg: CN) -> None:
     _add_cocoop_node(cfg)
     _add_kgcoop_node(cfg)
     _add_prograd_node(cfg)
+    _add_maple_node(cfg)
+    _add_ivlp_node(cfg)
 
 
 def get_cfg() -> CN:
