@@ -55,6 +55,22 @@ def test_initial_prompts_and_dtypes_are_the_authors_for_the_same_seed(model):
     assert learner.prompt_prefix == "a photo of a"  # "of a" stay fixed in the prompt after the 2 learned tokens
 
 
+@pytest.mark.parametrize("round_to_fp16", [True, False])
+def test_in_fp32_proj_starts_from_the_authors_fp16_rounded_draw_when_prompts_are_rounded(model, model32, round_to_fp16):
+    _, proj, _, _ = _authors_initial_prompts(model, seed=3, n_ctx=2, depth=2)
+    torch.manual_seed(3)
+    clip_model.CLIP(**get_backbone(TINY_DEEP).architecture.as_kwargs())
+    drawn = nn.Linear(model.ln_final.weight.shape[0], model.visual.conv1.weight.shape[0])
+    torch.manual_seed(3)
+    replay_clip_initialisation(get_backbone(TINY_DEEP).architecture)
+    learner = MultiModalPromptLearner(NAMES, model32, n_ctx=2, ctx_init="a photo of a", depth=2,
+                                      round_to_fp16=round_to_fp16)
+    assert learner.proj.weight.dtype == learner.proj.bias.dtype == torch.float32
+    expected = proj if round_to_fp16 else drawn
+    assert torch.equal(learner.proj.weight, expected.weight.float())
+    assert torch.equal(learner.proj.bias, expected.bias.float())
+
+
 def test_prompts_for_each_tower_come_from_the_text_context_and_deep_text_prompts(model32):
     learner = MultiModalPromptLearner(NAMES, model32, n_ctx=2, ctx_init="a photo of a", depth=3,
                                       round_to_fp16=False)

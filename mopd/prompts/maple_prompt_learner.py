@@ -40,8 +40,10 @@ class MultiModalPromptLearner(PromptLearner):
         super().__init__(classnames, clip_model, n_ctx, context_init(ctx_init, n_ctx), init_fit="leading")
         text_width = clip_model.ln_final.weight.shape[0]
         vision_width = clip_model.visual.conv1.weight.shape[0]
-        # the authors cast `proj` to fp16 in every precision, which breaks fp32 and amp: here it takes CLIP's dtype
-        self.proj = nn.Linear(text_width, vision_width).to(clip_model.dtype)
+        # the authors cast `proj` to fp16 in every precision, which breaks fp32 and amp: here it takes CLIP's dtype,
+        # its initial values rounded to fp16 as theirs are in every precision when prompts are (`round_to_fp16`)
+        proj = nn.Linear(text_width, vision_width)
+        self.proj = (proj.half() if round_to_fp16 else proj).to(clip_model.dtype)
         self.compound_prompts_text = nn.ParameterList(
             [nn.Parameter(torch.empty(self.n_ctx, text_width)) for _ in range(depth - 1)]
         )
