@@ -19,8 +19,11 @@ class MaPLe(TwoTowerPromptsMixin, CoOp):
 
     A text context and deep text prompts up to PROMPT_DEPTH, whose linear projections are the image
     tower's prompts, trained with cross-entropy. Drawn from the generator as the authors' build
-    leaves it, so a seed gives their initial prompts.
+    leaves it, so a seed gives their initial prompts. The authors' run folders evaluate as they are
+    (their prompt names are this learner's).
     """
+
+    authors_model_folder = "MultiModalPromptLearner"
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)
