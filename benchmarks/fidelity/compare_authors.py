@@ -33,8 +33,8 @@ PUBLISHED_DEPTHS = {"MaPLe": {"PROMPT_DEPTH": 9}, "IVLP": {"PROMPT_DEPTH_VISION"
 # the authors' side (CE on fp16 logits), about 5e-4 apart, and fp16 steps round differently on CPU kernels.
 TOLERANCES = {"fp32": 1e-5, "fp16": None}
 BACKENDS = ("dassl", "builtin")
-FULL_LENGTH_SIDE = "builtin-77tok"  # the diagnostic side: ours with the text encoder over all 77 tokens
-SIDES = (*BACKENDS, FULL_LENGTH_SIDE)
+AUTHORS_NUMERICS_SIDE = "builtin-as-authors"  # the diagnostic side (--authors-numerics)
+SIDES = (*BACKENDS, AUTHORS_NUMERICS_SIDE)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,11 +51,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train-per-class", type=int, default=4)
     parser.add_argument("--test-per-class", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--full-length-text", action="store_true",
-                        help="diagnostic: also run ours (builtin) with the text encoder over all 77 tokens, as the "
-                             "authors' (no truncation after EOT), to show what the truncation alone changes")
+    parser.add_argument("--authors-numerics", action="store_true",
+                        help="diagnostic: also run ours (builtin) with the text encoder over all 77 tokens and the "
+                             "cross-entropy on the logits' own dtype, as the authors' code computes them")
     parser.add_argument("--reuse", action="store_true", help="keep the results of sides that already ran")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for path, inside, what in ((args.authors, "trainers/maple.py", "muzairkhattak/multimodal-prompt-learning"),
+                               (args.dassl, "dassl/engine/trainer.py", "KaiyangZhou/Dassl.pytorch")):
+        if not os.path.isfile(os.path.join(path, inside)):
+            parser.error(f"{path} has no {inside}: give the path of a clone of {what}")
+    return args
 
 
 def _run_side(script: str, spec: dict, env: dict[str, str], reuse: bool) -> dict:
@@ -96,13 +101,13 @@ def run_case(args: argparse.Namespace, inputs: Inputs, method: str, prec: str) -
         "output_dir": authors_dir, "result_file": authors_dir + ".pt"}, {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"},
         args.reuse)}
     sides = [(backend, backend, False) for backend in args.backends]
-    sides += [(FULL_LENGTH_SIDE, "builtin", True)] if args.full_length_text else []
-    for side, backend, full_length_text in sides:
+    sides += [(AUTHORS_NUMERICS_SIDE, "builtin", True)] if args.authors_numerics else []
+    for side, backend, authors_numerics in sides:
         out = os.path.join(runs, f"ours_{side}_{method}_{prec}")
         env = {"MOPD_BACKEND": backend, "PYTHONPATH": os.path.abspath(args.dassl) if backend == "dassl" else ""}
         results[side] = _run_side("ours_side.py", {
             **common, "backend": backend, "backbone_name": BACKBONE_NAME, "architecture": inputs.architecture,
-            "full_length_text": full_length_text, "output_dir": out, "result_file": out + ".pt",
+            "authors_numerics": authors_numerics, "output_dir": out, "result_file": out + ".pt",
             "authors_output_dir": authors_dir, "authors_result": authors_dir + ".pt"}, env, args.reuse)
     return results
 

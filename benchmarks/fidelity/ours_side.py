@@ -8,8 +8,10 @@ authors' initial and final prompts to this repository's names with that same map
 
 The one addition to the code under test: the CLIP architecture of the shared weights file is added to
 the backbone table under `BACKBONE_NAME` (the table holds released backbones and "tiny"). With
-`"full_length_text": true` in the spec (a diagnostic), the text encoder computes all 77 tokens of every
-prompt in one group, as the authors' does, instead of cutting the prompts after their EOT token.
+`"authors_numerics": true` in the spec (a diagnostic), the two places where this repository computes
+differently on purpose compute as the authors' code does: the text encoder runs all 77 tokens of every
+prompt in one group (mopd/clip/text_encoder.py cuts the prompts after their EOT token and groups them by
+length), and the cross-entropy takes the logits in the model's dtype (trainers/coop.py casts them to fp32).
 """
 from __future__ import annotations
 
@@ -38,14 +40,15 @@ def _register_backbone() -> None:
     backbones.BACKBONES[name] = backbones.Backbone(name, "", backbones.ClipArchitecture(**SPEC["architecture"]))
 
 
-def _encode_full_length_text() -> None:
-    """One bucket of the full context length: no truncation after the EOT token, no grouping by length."""
+def _compute_as_the_authors(trainer) -> None:
+    """The text encoder over all 77 tokens in one group; cross-entropy on the logits as they are (fp16 in fp16)."""
     from mopd.clip import text_encoder
 
     def one_full_bucket(eot_positions: torch.Tensor, ratio: float = 1.0) -> list:
         return [text_encoder.Bucket(torch.arange(len(eot_positions)), SPEC["architecture"]["context_length"])]
 
     text_encoder.plan_buckets = one_full_bucket
+    trainer.compute_losses = lambda output, label: {"loss": torch.nn.functional.cross_entropy(output.logits, label)}
 
 
 def build(subsample: str, output_dir: str, model_dir: str = ""):
@@ -80,10 +83,10 @@ def evaluate(model_dir: str, batches: dict, tag: str) -> dict:
 def main() -> None:
     assert BACKEND == SPEC["backend"], (BACKEND, SPEC["backend"])
     _register_backbone()
-    if SPEC["full_length_text"]:
-        _encode_full_length_text()
     batches = torch.load(SPEC["batches_file"])
     trainer = build("base", SPEC["output_dir"])
+    if SPEC["authors_numerics"]:
+        _compute_as_the_authors(trainer)
     classnames = {"base": list(trainer.dm.dataset.classnames)}
     result = train_on(trainer, batches, trainer.model.prompt_learner)
     accuracies = {"base": result.pop("acc_base")}
