@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from mopd.prompts.prompted_clip import TwoTowerPromptedCLIP
+from mopd.training.checkpoint_hooks import CLASS_NAME_BUFFERS
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class TwoTowerPromptsMixin:
     def checkpoint_folders(self, name: str) -> tuple[str, ...]:
         """The prompt learner's own folder, then the authors' (their run folders evaluate as they are)."""
         folders = super().checkpoint_folders(name)
-        return (*folders, self.authors_model_folder) if name == "prompt_learner" else folders
+        return (*folders, self.authors_model_folder) if name == "prompt_learner" and self.authors_model_folder else folders
 
     def authors_prompt_key(self, key: str) -> str | None:
         """This learner's name for a key of the authors' CustomCLIP that belongs to the prompts, else None."""
@@ -48,7 +49,7 @@ class TwoTowerPromptsMixin:
 
     def convert_foreign_state_dict(self, name: str, state_dict: dict) -> dict:
         """The prompts of an authors' checkpoint under this learner's names; their frozen CLIP weights checked, dropped."""
-        own = self.model.prompt_learner.state_dict()
+        own = {*self.model.prompt_learner.state_dict(), *CLASS_NAME_BUFFERS}  # keys already in this learner's layout
         learned, frozen = {}, {}
         for key, value in state_dict.items():
             ours = key if key in own else self.authors_prompt_key(key)
