@@ -118,6 +118,12 @@ def relative(ours: torch.Tensor, theirs: torch.Tensor) -> float:
     return float((ours - theirs).abs().max() / theirs.abs().max().clamp_min(1e-30))
 
 
+def relative_l2(ours: dict[str, torch.Tensor], theirs: dict[str, torch.Tensor]) -> float:
+    """The largest ||ours - theirs||_2 / ||theirs||_2 over the tensors (a norm-wise view of the same difference)."""
+    return max(float((ours[name].double() - value.double()).norm() / value.double().norm().clamp_min(1e-30))
+               for name, value in theirs.items())
+
+
 def compare_params(ours: dict[str, torch.Tensor], theirs: dict[str, torch.Tensor]) -> tuple[float, str]:
     """The largest relative difference over the tensors and the tensor it is in; inf when the names differ."""
     if set(ours) != set(theirs):
@@ -139,6 +145,7 @@ def compare_side(ours: dict, authors: dict) -> dict:
         "loss": max(abs(o - a) / abs(a) for o, a in losses),
         "losses": losses,
         "initial": initial, "initial_at": initial_at, "final": final, "final_at": final_at,
+        "final_l2": relative_l2(ours["final"], mapped["final"]) if set(ours["final"]) == set(mapped["final"]) else final,
         "classnames": ours["classnames"] == authors["classnames"],
         "acc": (ours["acc"], authors["acc"]),
         "authors_checkpoint_acc": ours["authors_checkpoint_acc"],
@@ -180,7 +187,8 @@ def report(all_results: dict) -> bool:
         for backend in (side for side in SIDES if f"compared_{side}" in results):
             c = results[f"compared_{backend}"]
             print(f"\n{method} {prec} {backend}: largest init difference in {c['initial_at']}, "
-                  f"final in {c['final_at']}; losses (ours, authors):")
+                  f"final in {c['final_at']} (norm-wise, the largest ||ours - theirs|| / ||theirs|| is "
+                  f"{c['final_l2']:.1e}); losses (ours, authors):")
             print("  " + ", ".join(f"({o:.7g}, {a:.7g})" for o, a in c["losses"]))
     return passed
 
