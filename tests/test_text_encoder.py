@@ -207,3 +207,12 @@ def test_deep_text_prompts_replace_the_context_tokens_as_the_authors_blocks_do_a
         unrounded = TextEncoder(clip_fp32)(prompts, tokenized, TowerPrompts(deep=tuple(deep)))
     if deep:  # the authors' fp16 rounding changes the features; without it they differ
         assert not torch.allclose(unrounded, expected, atol=1e-6, rtol=0)
+
+
+def test_without_truncation_every_prompt_runs_all_tokens_as_clips_own_text_path(clip_fp32):
+    learner = random_learner(clip_fp32, 4, "end", False)
+    prompts, tokenized = learner(), learner.tokenized_prompts
+    with torch.no_grad():
+        full = TextEncoder(clip_fp32, truncate=False)(prompts, tokenized)
+        expected = full_length_features(clip_fp32, prompts, tokenized)
+    assert torch.equal(full, expected)  # the same computation, not only the same values within round-off

@@ -8,10 +8,9 @@ authors' initial and final prompts to this repository's names with that same map
 
 The one addition to the code under test: the CLIP architecture of the shared weights file is added to
 the backbone table under `BACKBONE_NAME` (the table holds released backbones and "tiny"). With
-`"authors_numerics": true` in the spec (a diagnostic), the two places where this repository computes
-differently on purpose compute as the authors' code does: the text encoder runs all 77 tokens of every
-prompt in one group (mopd/clip/text_encoder.py cuts the prompts after their EOT token and groups them by
-length), and the cross-entropy takes the logits in the model's dtype (trainers/coop.py casts them to fp32).
+`"authors_numerics": true` in the spec, the run sets TRAINER.COOP.AUTHORS_NUMERICS: the two places where
+this repository computes differently on purpose compute as the authors' code does (every text pass over
+all 77 tokens; the cross-entropy in the logits' dtype).
 """
 from __future__ import annotations
 
@@ -40,17 +39,6 @@ def _register_backbone() -> None:
     backbones.BACKBONES[name] = backbones.Backbone(name, "", backbones.ClipArchitecture(**SPEC["architecture"]))
 
 
-def _compute_as_the_authors(trainer) -> None:
-    """The text encoder over all 77 tokens in one group; cross-entropy on the logits as they are (fp16 in fp16)."""
-    from mopd.clip import text_encoder
-
-    def one_full_bucket(eot_positions: torch.Tensor, ratio: float = 1.0) -> list:
-        return [text_encoder.Bucket(torch.arange(len(eot_positions)), SPEC["architecture"]["context_length"])]
-
-    text_encoder.plan_buckets = one_full_bucket
-    trainer.compute_losses = lambda output, label: {"loss": torch.nn.functional.cross_entropy(output.logits, label)}
-
-
 def build(subsample: str, output_dir: str, model_dir: str = ""):
     """train.py's steps up to the trainer (config, checks, seed, logger, build_trainer, load_model)."""
     node = "MAPLE" if SPEC["method"] == "MaPLe" else "IVLP"
@@ -66,6 +54,7 @@ def build(subsample: str, output_dir: str, model_dir: str = ""):
              "MODEL.BACKBONE.NAME", SPEC["backbone_name"], "MODEL.BACKBONE.PATH", SPEC["clip_file"]]
     for key, value in SPEC["depths"].items():
         argv += [f"TRAINER.{node}.{key}", str(value)]
+    argv += ["TRAINER.COOP.AUTHORS_NUMERICS", str(SPEC["authors_numerics"])]
     args = our_train.parse_args(argv)
     cfg = our_train.checked_cfg(args)
     return our_train.setup(args, cfg, folder=None, created=False)
@@ -85,8 +74,6 @@ def main() -> None:
     _register_backbone()
     batches = torch.load(SPEC["batches_file"])
     trainer = build("base", SPEC["output_dir"])
-    if SPEC["authors_numerics"]:
-        _compute_as_the_authors(trainer)
     classnames = {"base": list(trainer.dm.dataset.classnames)}
     result = train_on(trainer, batches, trainer.model.prompt_learner)
     accuracies = {"base": result.pop("acc_base")}

@@ -97,8 +97,9 @@ class TextEncoder(nn.Module):
     `plan_buckets`); None picks `default_bucket_ratio` of the device the prompts are on.
     """
 
-    def __init__(self, clip_model: CLIP, bucket_ratio: float | None = None) -> None:
+    def __init__(self, clip_model: CLIP, bucket_ratio: float | None = None, truncate: bool = True) -> None:
         super().__init__()
+        self.truncate = truncate  # False: all context-length tokens in one group, as CLIP's own text path
         self.token_embedding = clip_model.token_embedding
         self.positional_embedding = clip_model.positional_embedding
         self.transformer = clip_model.transformer
@@ -129,6 +130,8 @@ class TextEncoder(nn.Module):
             (N, D) text features at the EOT token, in the model's dtype.
         """
         eot_positions = tokenized.argmax(dim=-1)
+        if not self.truncate:
+            return self._encode_truncated(prompts, eot_positions, prompts.shape[1], deep)
         ratio = default_bucket_ratio(prompts.device) if self.bucket_ratio is None else self.bucket_ratio
         buckets = plan_buckets(eot_positions, ratio)
         if len(buckets) == 1:
@@ -142,8 +145,8 @@ class TextEncoder(nn.Module):
     def encode_tokens(self, tokenized: Tensor) -> Tensor:
         """Encode hand-written prompts given as token ids (N, L); returns (N, D) like `CLIP.encode_text`."""
         tokenized = tokenized.to(self.positional_embedding.device)
-        length = int(tokenized.argmax(dim=-1).max()) + 1
-        tokenized = tokenized[:, :length]
+        if self.truncate:
+            tokenized = tokenized[:, : int(tokenized.argmax(dim=-1).max()) + 1]
         return self(self.token_embedding(tokenized).type(self.dtype), tokenized)
 
     def _encode_truncated(

@@ -48,6 +48,10 @@ def _add_coop_node(cfg: CN) -> None:
     cfg.TRAINER.COOP.PREC = "fp16"  # fp16 (CLIP's weights), fp32, or amp (fp32 weights, autocast)
     cfg.TRAINER.COOP.AMP_DTYPE = "auto"  # autocast dtype of amp: fp16, bf16, or auto (fp16 on CUDA, bf16 on CPU)
     cfg.TRAINER.COOP.MAX_NONFINITE_STEPS = 10  # stop after this many NaN/inf losses in a row (each is skipped)
+    # Compute as the CoOp-family authors' code does where this repository computes otherwise on purpose: every
+    # text pass over all 77 tokens (not cut after the EOT token) and the cross-entropy in the logits' dtype (not
+    # fp32). Their numbers bit for bit on the same machine, slower; the results agree within round-off either way.
+    cfg.TRAINER.COOP.AUTHORS_NUMERICS = False
     # A trainer whose checkpoints --eval-only may load besides this one's, e.g. CoOp to evaluate a CoOp
     # prompt under MoPD; "" = only this trainer's (a checkpoint of another trainer is an error)
     cfg.TRAINER.COOP.ACCEPT_CHECKPOINT_OF = ""
