@@ -21,7 +21,8 @@ import trainers  # noqa: E402,F401  (registers the trainers)
 from e2e import TINY, config  # noqa: E402
 from mopd.backend import BACKEND, TRAINER_REGISTRY, build_trainer, set_random_seed  # noqa: E402
 from mopd.config.defaults import get_cfg  # noqa: E402
-from test_train_e2e import TRAINER_CONFIGS  # noqa: E402
+from mopd.feature_cache.store import FeatureStore  # noqa: E402
+from test_train_e2e import TRAINER_CONFIGS, TRAINER_OVERRIDES  # noqa: E402
 
 CONFIGS = {**TRAINER_CONFIGS, "ZeroshotCLIP": ("CoOp", "vit_b16.yaml"),
            "LinearProbeCLIP": ("LinearProbeCLIP", "vit_b16.yaml")}
@@ -33,7 +34,7 @@ def _build(name: str, data_root: str, work: str, prec: str, cache_on: bool):
     cfg.merge_from_file(config("trainers", *CONFIGS[name]))
     cfg.merge_from_list([
         "DATASET.ROOT", data_root, "OUTPUT_DIR", os.path.join(work, "runs", name), "SEED", 1, "TRAINER.NAME", name,
-        *TINY, "DATASET.NUM_SHOTS", 4, "TRAINER.COOP.PREC", prec,
+        *TINY, *TRAINER_OVERRIDES.get(name, ()), "DATASET.NUM_SHOTS", 4, "TRAINER.COOP.PREC", prec,
         "DATALOADER.TEST.BATCH_SIZE", 5,  # several batches and a partial last one
         "TEST.FEATURE_CACHE.ENABLED", cache_on, "TEST.FEATURE_CACHE.DIR", os.path.join(work, "cache"),
     ])
@@ -98,7 +99,10 @@ def _evaluate(trainer) -> dict:
     }
 
 
-def _stored_features(trainer) -> list:
+def _stored_features(trainer) -> list | None:
+    """The features the cache holds for the test split; None for a model whose image features are learned."""
+    if not trainer.model.frozen_image_features:
+        return None
     cache = trainer.eval_feature_cache
     features = cache.store.load(cache.key_of("test", trainer.test_loader))
     return [] if features is None else features.float().tolist()
@@ -111,7 +115,10 @@ def _trainers_off_then_on(registered: list[str], data_root: str, work: str, prec
     report["cache_folder_after_off"] = os.path.exists(os.path.join(work, "cache"))
     for name in registered:
         trainer = _build(name, data_root, work, prec, cache_on=True)
-        report["trainers"][name]["on"] = {**_evaluate(trainer), "stored_features": _stored_features(trainer)}
+        report["trainers"][name]["on"] = {**_evaluate(trainer), "stored_features": _stored_features(trainer),
+                                          "frozen_image_features": trainer.model.frozen_image_features}
+    entries = FeatureStore(os.path.join(work, "cache")).entries()
+    report["cached_backbones"] = sorted({entry.header["key"]["backbone"] for entry in entries if entry.header})
     return report
 
 

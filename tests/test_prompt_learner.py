@@ -120,7 +120,7 @@ def test_ctx_init_counts_tokens_not_words(tiny):
 @pytest.mark.parametrize("position", ["end", "middle", "front"])
 def test_padded_init_keeps_n_ctx_vectors_zeros_then_the_words(tiny, position):
     words, n_ctx = "a photo of a", 6  # ProGrad's init
-    learner = PromptLearner(NAMES, tiny, n_ctx=n_ctx, ctx_init=words, pad_init=True, class_token_position=position)
+    learner = PromptLearner(NAMES, tiny, n_ctx=n_ctx, ctx_init=words, init_fit="pad", class_token_position=position)
     assert learner.n_ctx == n_ctx
     ctx = learner.ctx.detach()
     assert torch.equal(ctx[:2], torch.zeros_like(ctx[:2]))
@@ -135,7 +135,7 @@ def test_padded_init_keeps_n_ctx_vectors_zeros_then_the_words(tiny, position):
 
 def test_padded_init_longer_than_n_ctx_is_rejected(tiny):
     with pytest.raises(ValueError, match="5 tokens, more than N_CTX=4; raise TRAINER.COOP.N_CTX to at least 5"):
-        PromptLearner(NAMES, tiny, n_ctx=4, ctx_init="a type of pet ,", pad_init=True)
+        PromptLearner(NAMES, tiny, n_ctx=4, ctx_init="a type of pet ,", init_fit="pad")
 
 
 def test_state_dict_holds_only_the_context(tiny):

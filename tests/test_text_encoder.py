@@ -173,3 +173,46 @@ def test_encoder_computes_in_the_model_dtype():
     assert half.dtype == torch.float16 and full.dtype == torch.float32
     assert half.shape == (2, model.text_projection.shape[1])
     torch.testing.assert_close(half.float(), full, atol=1e-2, rtol=1e-2)
+
+
+def authors_deep_prompt_features(model, prompts, tokenized, deep, n_ctx):
+    """Deep text prompts as the MaPLe/IVLP authors' blocks apply them: all 77 tokens, each layer i >= 1 up to
+    len(deep) gets [SOT] + deep[i - 1] (cast to fp16, then back by concatenation) + the rest."""
+    x = (prompts + model.positional_embedding.type(model.dtype)).permute(1, 0, 2)
+    for i, block in enumerate(model.transformer.resblocks):
+        if 1 <= i <= len(deep):
+            ctx = deep[i - 1].expand(x.shape[1], -1, -1).permute(1, 0, 2).half()
+            x = torch.cat([x[:1], ctx, x[1 + n_ctx:]], dim=0)
+        x = block(x)
+    x = model.ln_final(x.permute(1, 0, 2)).type(model.dtype)
+    return x[torch.arange(x.shape[0]), tokenized.argmax(dim=-1)] @ model.text_projection
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_deep_text_prompts_replace_the_context_tokens_as_the_authors_blocks_do_and_truncation_stays_exact(
+    clip_fp32, depth
+):
+    from mopd.clip.deep_prompts import TowerPrompts
+
+    learner = random_learner(clip_fp32, 3, "end", False)
+    torch.manual_seed(1)
+    deep = [torch.randn(3, clip_fp32.ln_final.weight.shape[0]) for _ in range(depth - 1)]
+    prompts, tokenized = learner(), learner.tokenized_prompts
+    with torch.no_grad():
+        expected = authors_deep_prompt_features(clip_fp32, prompts, tokenized, deep, n_ctx=3)
+        for bucket_ratio in (math.inf, 1.05):
+            features = TextEncoder(clip_fp32, bucket_ratio=bucket_ratio)(
+                prompts, tokenized, TowerPrompts(deep=tuple(deep), round_to_fp16=True))
+            torch.testing.assert_close(features, expected, atol=1e-5, rtol=0)
+        unrounded = TextEncoder(clip_fp32)(prompts, tokenized, TowerPrompts(deep=tuple(deep)))
+    if deep:  # the authors' fp16 rounding changes the features; without it they differ
+        assert not torch.allclose(unrounded, expected, atol=1e-6, rtol=0)
+
+
+def test_without_truncation_every_prompt_runs_all_tokens_as_clips_own_text_path(clip_fp32):
+    learner = random_learner(clip_fp32, 4, "end", False)
+    prompts, tokenized = learner(), learner.tokenized_prompts
+    with torch.no_grad():
+        full = TextEncoder(clip_fp32, truncate=False)(prompts, tokenized)
+        expected = full_length_features(clip_fp32, prompts, tokenized)
+    assert torch.equal(full, expected)  # the same computation, not only the same values within round-off

@@ -2,6 +2,7 @@
 a stale pointer, and checkpoints of the original repositories. One clear message, nothing written changed."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -11,6 +12,8 @@ import torch
 from dassl_like import save_dassl_checkpoint
 from e2e import BACKENDS, TINY, accuracy, config, run_train, snapshot
 from mopd.clip.backbones import get_backbone
+from mopd.clip.loading import load_clip
+from mopd.engine.checkpoint import load_checkpoint
 from mopd.runs.lock import LOCK_FILE
 
 CONFIGS = {
@@ -18,7 +21,10 @@ CONFIGS = {
     "CoCoOp": config("trainers", "CoCoOp", "vit_b16_c4_ep10_batch1_ctxv1.yaml"),
     "KgCoOp": config("trainers", "KgCoOp", "vit_b16_ep50_ctxv1.yaml"),
     "MoPD": config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml"),
+    "MaPLe": config("trainers", "MaPLe", "vit_b16_c2_ep5_batch4_2ctx.yaml"),
+    "IVLP": config("trainers", "IVLP", "vit_b16_c2_ep5_batch4_2+2ctx.yaml"),
 }
+AUTHORS_FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "authors_checkpoints")
 
 
 def _args(data_root: str, trainer: str, out: str, *extra: str, flags: tuple = (), classes: str = "base") -> list[str]:
@@ -227,6 +233,99 @@ def test_original_cocoop_checkpoint_evaluates_like_the_same_weights_in_our_layou
         for i, model_dir in enumerate((original, plain))
     ]
     assert results[0] == results[1]
+
+
+def _ivlp_fixture() -> tuple[str, dict, list[str]]:
+    """The authors' IVLP run folder, what made it, and the overrides that evaluate it as they did."""
+    folder = os.path.join(AUTHORS_FIXTURES, "ivlp")
+    with open(os.path.join(folder, "expected.json")) as f:
+        expected = json.load(f)
+    settings = expected["settings"]
+    assert (settings["seed"], settings["num_shots"]) == (1, 4)  # as `_args` sets them
+    depths = [item for key, value in settings["depths"].items() for item in (f"TRAINER.IVLP.{key}", str(value))]
+    return folder, expected, [*depths, "TRAINER.COOP.PREC", settings["eval_prec"]]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_authors_ivlp_run_folder_evaluates_to_their_accuracy_and_as_the_same_prompts_in_our_layout(
+    backend, data_root, tmp_path
+):
+    folder, expected, extra = _ivlp_fixture()
+    epoch = expected["settings"]["epochs"]
+    flags = ("--eval-only", "--model-dir", folder, "--load-epoch", str(epoch))
+    for classes in ("base", "new"):
+        out = str(tmp_path / f"eval_{classes}")
+        proc = run_train(_args(data_root, "IVLP", out, *extra, flags=flags, classes=classes), backend, str(tmp_path))
+        assert "read as inert placeholders" in proc.stdout and "frozen CLIP weights of the checkpoint" in proc.stdout
+        assert accuracy(proc.stdout) == pytest.approx(expected["authors_evaluation"][classes]["accuracy"], abs=1e-9)
+
+    theirs = load_checkpoint(os.path.join(folder, expected["checkpoint"]))["state_dict"]
+    ours = {"ctx": theirs["prompt_learner.ctx"], "visual_prompt": theirs["image_encoder.VPT"],
+            "visual_deep_prompts.0": theirs["image_encoder.transformer.resblocks.1.VPT_shallow"],
+            "text_deep_prompts.0": theirs["text_encoder.transformer.resblocks.1.VPT_shallow"]}
+    plain = str(tmp_path / "plain")
+    os.makedirs(os.path.join(plain, "prompt_learner"))
+    torch.save({"state_dict": ours, "epoch": epoch}, os.path.join(plain, "prompt_learner", f"model.pth.tar-{epoch}"))
+    proc = run_train(_eval_args(data_root, "IVLP", plain, str(tmp_path / "plain_eval"), epoch, *extra), backend,
+                     str(tmp_path))
+    assert accuracy(proc.stdout) == pytest.approx(expected["authors_evaluation"]["new"]["accuracy"], abs=1e-9)
+
+
+def _authors_maple_layout(learner: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """What the authors' MaPLe saves: its whole CustomCLIP (prompts, class-name buffers, frozen CLIP but the token embedding)."""
+    towers = {"visual.": "image_encoder.", "transformer.": "text_encoder.transformer.",
+              "positional_embedding": "text_encoder.positional_embedding", "ln_final.": "text_encoder.ln_final.",
+              "text_projection": "text_encoder.text_projection", "logit_scale": "logit_scale"}
+    frozen = {theirs + key[len(ours):]: value for key, value in load_clip("tiny").state_dict().items()
+              for ours, theirs in towers.items() if key.startswith(ours)}
+    prompts = {**learner, **_class_buffers(3, n_ctx=2)}
+    return {**{f"prompt_learner.{key}": value for key, value in prompts.items()}, **frozen}
+
+
+@pytest.fixture(scope="module")
+def maple_runs(data_root, tmp_path_factory) -> tuple[str, str]:
+    """A MaPLe run of ours, and its prompts in a run folder laid out as the authors' code writes it."""
+    out = str(tmp_path_factory.mktemp("maple") / "run")
+    run_train(_args(data_root, "MaPLe", out, "OPTIM.MAX_EPOCH", "1", "TRAINER.MAPLE.PROMPT_DEPTH", "2"), "builtin",
+              os.path.dirname(out))
+    authors = str(tmp_path_factory.mktemp("maple_authors") / "run")
+    os.makedirs(os.path.join(authors, "MultiModalPromptLearner"))
+    save_dassl_checkpoint(os.path.join(authors, "MultiModalPromptLearner", "model.pth.tar-1"),
+                          _authors_maple_layout(_saved(out, 1)), epoch=1)
+    return out, authors
+
+
+def test_authors_maple_run_folder_evaluates_like_the_same_prompts_in_our_layout(data_root, maple_runs, tmp_path):
+    results = {}
+    for name, run in zip(("ours", "authors"), maple_runs):
+        proc = run_train(_eval_args(data_root, "MaPLe", run, str(tmp_path / name), 1, "TRAINER.MAPLE.PROMPT_DEPTH", "2"),
+                         "builtin", str(tmp_path))
+        results[name] = accuracy(proc.stdout)
+    assert "frozen CLIP weights of the checkpoint (equal to this run's CLIP)" in proc.stdout
+    assert results["authors"] == results["ours"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ("other_clip", "its frozen CLIP weights differ from this run's CLIP (1 of 61 tensors, e.g. text_encoder.ln_final.bias"),
+    ("unknown_key", "it holds ['prompt_learner_extra.weight'] (1 in all), which are neither prompts of "
+                    "MultiModalPromptLearner nor frozen CLIP weights"),
+])
+def test_authors_checkpoint_of_other_clip_weights_or_unknown_tensors_is_refused(
+    data_root, maple_runs, tmp_path, change, message
+):
+    run = _copy(maple_runs[1], tmp_path)
+    path = os.path.join(run, "MultiModalPromptLearner", "model.pth.tar-1")
+    state_dict = _authors_maple_layout(_saved(maple_runs[0], 1))
+    if change == "other_clip":
+        state_dict["text_encoder.ln_final.bias"] = state_dict["text_encoder.ln_final.bias"] + 1
+    else:
+        state_dict["prompt_learner_extra.weight"] = torch.zeros(2)
+    save_dassl_checkpoint(path, state_dict, epoch=1)
+    before = snapshot(run)
+    error = _error(_eval_args(data_root, "MaPLe", run, str(tmp_path / "eval"), 1, "TRAINER.MAPLE.PROMPT_DEPTH", "2"),
+                   str(tmp_path))
+    assert error.startswith(f'error: cannot load checkpoint "{path}" into model "prompt_learner": {message}'), error
+    assert snapshot(run) == before
 
 
 def _poison(checkpoint: str, key: str = "ctx") -> None:

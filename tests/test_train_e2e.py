@@ -15,7 +15,8 @@ def _train_args(data_root: str, trainer: str, cfg_file: str, out: str, *extra: s
         "--root", data_root, "--seed", "1", "--trainer", trainer,
         "--dataset-config-file", config("datasets", "synthetic.yaml"),
         "--config-file", cfg_file, "--output-dir", out,
-        *TINY, "OPTIM.MAX_EPOCH", "2", "TRAIN.PRINT_FREQ", "1", "DATASET.NUM_SHOTS", "4", *extra,
+        *TINY, *TRAINER_OVERRIDES.get(trainer, ()), "OPTIM.MAX_EPOCH", "2", "TRAIN.PRINT_FREQ", "1",
+        "DATASET.NUM_SHOTS", "4", *extra,
     ]
 
 
@@ -25,7 +26,7 @@ def _eval_args(data_root: str, trainer: str, cfg_file: str, model_dir: str, out:
         "--dataset-config-file", config("datasets", "synthetic.yaml"),
         "--config-file", cfg_file, "--output-dir", out,
         "--eval-only", "--model-dir", model_dir, "--load-epoch", "2",
-        *TINY, "DATASET.NUM_SHOTS", "4", *extra,
+        *TINY, *TRAINER_OVERRIDES.get(trainer, ()), "DATASET.NUM_SHOTS", "4", *extra,
     ]
 
 
@@ -53,7 +54,11 @@ TRAINER_CONFIGS = {
     "KgCoOp": ("KgCoOp", "vit_b16_ep50_ctxv1.yaml"),
     "ProGrad": ("ProGrad", "vit_b16_ep50_ctxv1.yaml"),
     "MoPD": ("MoPD", "vit_b16_ep25_ctxv1.yaml"),
+    "MaPLe": ("MaPLe", "vit_b16_c2_ep5_batch4_2ctx.yaml"),
+    "IVLP": ("IVLP", "vit_b16_c2_ep5_batch4_2+2ctx.yaml"),
 }
+# The prompted image towers need the published depths (9, 12) to fit: the 12-layer tiny CLIP.
+TRAINER_OVERRIDES = {"MaPLe": ("MODEL.BACKBONE.NAME", "tiny12"), "IVLP": ("MODEL.BACKBONE.NAME", "tiny12")}
 
 
 def test_every_registered_trainer_has_an_end_to_end_run():

@@ -55,6 +55,7 @@ class CoOp(RunBookkeepingMixin, PrecisionStepMixin, PromptCheckpointMixin, Cache
             param.requires_grad_(name.startswith("prompt_learner."))
         if cfg.MODEL.INIT_WEIGHTS:
             load_pretrained_weights(self.model.prompt_learner, cfg.MODEL.INIT_WEIGHTS)
+        self.model.text_encoder.truncate = not cfg.TRAINER.COOP.AUTHORS_NUMERICS
         self.model.to(self.device)
         trainable = {n: p.numel() for n, p in self.model.prompt_learner.named_parameters()}
         logger.info("Trainable parameters (%d in all): %s", sum(trainable.values()), trainable)
@@ -127,5 +128,6 @@ class CoOp(RunBookkeepingMixin, PrecisionStepMixin, PromptCheckpointMixin, Cache
         return summary
 
     def compute_losses(self, output: PromptedOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Loss parts for one batch; key "loss" is the total that is back-propagated."""
-        return {"loss": nn.functional.cross_entropy(output.logits.float(), label)}
+        """Loss parts for one batch; key "loss" is the total that is back-propagated (CE in fp32, or as the authors)."""
+        logits = output.logits if self.cfg.TRAINER.COOP.AUTHORS_NUMERICS else output.logits.float()
+        return {"loss": nn.functional.cross_entropy(logits, label)}

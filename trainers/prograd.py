@@ -41,7 +41,7 @@ class ProGrad(CoOp):
 
     def build_prompt_learner(self, classnames: list[str], clip_model: nn.Module, **overrides) -> nn.Module:
         if self.cfg.TRAINER.PROGRAD.INIT_FROM_TEMPLATE:
-            overrides = {"ctx_init": words_before_class(self.hand_crafted_template()), "pad_init": True, **overrides}
+            overrides = {"ctx_init": words_before_class(self.hand_crafted_template()), "init_fit": "pad", **overrides}
         return super().build_prompt_learner(classnames, clip_model, **overrides)
 
     def before_train_extra(self) -> None:

@@ -6,11 +6,12 @@ input resolution) comes from this table or from a loaded model; no other module 
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from clip import clip as openai_clip
 
 TINY = "tiny"
+TINY_DEEP = "tiny12"
 
 # OpenAI's BPE vocabulary and text length; every released CLIP uses them, and so does "tiny"
 # so that `clip.tokenize` and the real tokenizer work unchanged with it.
@@ -94,6 +95,9 @@ _TINY_ARCHITECTURE = ClipArchitecture(
     vision_patch_size=8,
     **_text(128, layers=2),
 )
+# "tiny" with 12 layers in each tower, as ViT-B has: the published prompt depths of MaPLe, IVLP and
+# PromptSRC (up to 12) fit it, so their published settings run unchanged in tests and smoke runs.
+_TINY_DEEP_ARCHITECTURE = replace(_TINY_ARCHITECTURE, vision_layers=12, transformer_layers=12)
 
 
 def _build_table() -> dict[str, Backbone]:
@@ -104,6 +108,7 @@ def _build_table() -> dict[str, Backbone]:
         if name in openai_clip._MODELS
     }
     table[TINY] = Backbone(TINY, "", _TINY_ARCHITECTURE)
+    table[TINY_DEEP] = Backbone(TINY_DEEP, "", _TINY_DEEP_ARCHITECTURE)
     return table
 
 

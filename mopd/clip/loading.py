@@ -45,11 +45,11 @@ def load_clip(
     """Return the CLIP backbone `name` on the CPU with fp16 weights, in eval mode.
 
     Args:
-        name: a name of `mopd.clip.backbones.BACKBONES` ("ViT-B/16", "RN50", ..., "tiny").
+        name: a name of `mopd.clip.backbones.BACKBONES` ("ViT-B/16", "RN50", ..., "tiny", "tiny12").
         path: a local state_dict file or OpenAI JIT archive; takes precedence over the cache.
         random_init: build a randomly initialised model of `name`'s architecture (benchmarks).
         download_root: cache directory of OpenAI's weight files (default ~/.cache/clip).
-        seed: seed of the random weights of "tiny" and `random_init` models.
+        seed: seed of the random weights of "tiny", "tiny12" and `random_init` models.
     """
     backbone = get_backbone(name)
     if path and random_init:
@@ -70,7 +70,7 @@ def load_clip(
             f"(for {name}: {backbone.file_name or 'a saved state_dict'}), or leave it empty to use the download cache."
         )
         return _build_from_file(file, backbone, fix)
-    if random_init or name == TINY:
+    if random_init or not backbone.url:  # "tiny", "tiny12": no released weights
         logger.info("Building a randomly initialised CLIP %s (seed %d)", name, seed)
         return build_random_clip(backbone.architecture, seed)
     cached = _cached_or_downloaded(backbone, download_root)

@@ -15,6 +15,8 @@ import torch
 from clip.model import CLIP
 from torch import Tensor, nn
 
+from mopd.clip.deep_prompts import TowerPrompts
+
 DEFAULT_BUCKET_RATIO = 1.3
 # On the CPU a transformer call costs little beyond its tokens, so prompts are grouped by nearly exact
 # length: ~20-30% less CPU time than 1.3 for training prompts and teacher banks (benchmarks/README.md).
@@ -95,8 +97,9 @@ class TextEncoder(nn.Module):
     `plan_buckets`); None picks `default_bucket_ratio` of the device the prompts are on.
     """
 
-    def __init__(self, clip_model: CLIP, bucket_ratio: float | None = None) -> None:
+    def __init__(self, clip_model: CLIP, bucket_ratio: float | None = None, truncate: bool = True) -> None:
         super().__init__()
+        self.truncate = truncate  # False: all context-length tokens in one group, as CLIP's own text path
         self.token_embedding = clip_model.token_embedding
         self.positional_embedding = clip_model.positional_embedding
         self.transformer = clip_model.transformer
@@ -113,23 +116,28 @@ class TextEncoder(nn.Module):
         """The dtype the text tower computes in (that of the CLIP weights)."""
         return self.text_projection.dtype
 
-    def forward(self, prompts: Tensor, tokenized: Tensor) -> Tensor:
+    def forward(self, prompts: Tensor, tokenized: Tensor, deep: TowerPrompts | None = None) -> Tensor:
         """Encode prompt embeddings.
 
         Args:
             prompts: (N, L, W) token embeddings of the prompts (SOT, context, name, EOT, padding).
             tokenized: (N, L) token ids of the same prompts; the EOT token has the largest id.
+            deep: tokens that replace the n tokens after SOT at the input of layers 1, 2, ...
+                (deep prompting; `deep.shallow` is unused: the context is in `prompts`); they come
+                before every EOT, so truncation stays exact.
 
         Returns:
             (N, D) text features at the EOT token, in the model's dtype.
         """
         eot_positions = tokenized.argmax(dim=-1)
+        if not self.truncate:
+            return self._encode_truncated(prompts, eot_positions, prompts.shape[1], deep)
         ratio = default_bucket_ratio(prompts.device) if self.bucket_ratio is None else self.bucket_ratio
         buckets = plan_buckets(eot_positions, ratio)
         if len(buckets) == 1:
-            return self._encode_truncated(prompts, eot_positions, buckets[0].length)
+            return self._encode_truncated(prompts, eot_positions, buckets[0].length, deep)
         features = [
-            self._encode_truncated(prompts[bucket.index], eot_positions[bucket.index], bucket.length)
+            self._encode_truncated(prompts[bucket.index], eot_positions[bucket.index], bucket.length, deep)
             for bucket in buckets
         ]
         return _restore_order(features, [bucket.index for bucket in buckets])
@@ -137,16 +145,21 @@ class TextEncoder(nn.Module):
     def encode_tokens(self, tokenized: Tensor) -> Tensor:
         """Encode hand-written prompts given as token ids (N, L); returns (N, D) like `CLIP.encode_text`."""
         tokenized = tokenized.to(self.positional_embedding.device)
-        length = int(tokenized.argmax(dim=-1).max()) + 1
-        tokenized = tokenized[:, :length]
+        if self.truncate:
+            tokenized = tokenized[:, : int(tokenized.argmax(dim=-1).max()) + 1]
         return self(self.token_embedding(tokenized).type(self.dtype), tokenized)
 
-    def _encode_truncated(self, prompts: Tensor, eot_positions: Tensor, length: int) -> Tensor:
+    def _encode_truncated(
+        self, prompts: Tensor, eot_positions: Tensor, length: int, deep: TowerPrompts | None = None
+    ) -> Tensor:
         dtype = self.dtype
         x = prompts[:, :length].type(dtype) + self.positional_embedding[:length].type(dtype)
         mask = self.causal_mask[:length, :length].to(dtype)
         x = x.permute(1, 0, 2)  # (N, length, W) -> (length, N, W), CLIP's layout
-        for block in self.transformer.resblocks:
+        for layer, block in enumerate(self.transformer.resblocks):
+            tokens = deep.at_layer(layer) if deep else None
+            if tokens is not None:  # [SOT] [n new tokens] [the rest]: no positional embedding, as the authors'
+                x = torch.cat([x[:1], deep.expanded(tokens, x.shape[1], x.dtype, batch_dim=1), x[1 + tokens.shape[0]:]])
             # CLIP's block forward with the causal mask cut to `length` tokens
             h = block.ln_1(x)
             x = x + block.attn(h, h, h, need_weights=False, attn_mask=mask)[0]

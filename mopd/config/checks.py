@@ -41,6 +41,29 @@ def check_mopd_cfg(cfg: CN, pool_size: int) -> None:
         raise ValueError(f"TRAINER.MOPD.W2={mopd.W2} must be >= 0")
 
 
+def check_maple_cfg(cfg: CN) -> None:
+    """Reject `TRAINER.MAPLE` values below their minimum (the depth's maximum is the backbone's, checked when built)."""
+    maple = cfg.TRAINER.MAPLE
+    if maple.N_CTX < 1:
+        raise ValueError(f"TRAINER.MAPLE.N_CTX={maple.N_CTX} must be >= 1")
+    if maple.PROMPT_DEPTH < 1:
+        raise ValueError(f"TRAINER.MAPLE.PROMPT_DEPTH={maple.PROMPT_DEPTH} must be >= 1 (1 = prompts at the input only)")
+
+
+def check_ivlp_cfg(cfg: CN) -> None:
+    """Reject `TRAINER.IVLP` values below their minimum (the depths' maximum is the backbone's, checked when built)."""
+    ivlp = cfg.TRAINER.IVLP
+    if ivlp.N_CTX_TEXT < 1:
+        raise ValueError(f"TRAINER.IVLP.N_CTX_TEXT={ivlp.N_CTX_TEXT} must be >= 1")
+    if ivlp.PROMPT_DEPTH_TEXT < 1:
+        raise ValueError(f"TRAINER.IVLP.PROMPT_DEPTH_TEXT={ivlp.PROMPT_DEPTH_TEXT} must be >= 1 (1 = the context only)")
+    if ivlp.PROMPT_DEPTH_VISION < 0:
+        raise ValueError(f"TRAINER.IVLP.PROMPT_DEPTH_VISION={ivlp.PROMPT_DEPTH_VISION} must be >= 0 (0 = no vision prompt)")
+    if ivlp.PROMPT_DEPTH_VISION and ivlp.N_CTX_VISION < 1:
+        raise ValueError(f"TRAINER.IVLP.N_CTX_VISION={ivlp.N_CTX_VISION} must be >= 1 with vision prompts "
+                         f"(PROMPT_DEPTH_VISION={ivlp.PROMPT_DEPTH_VISION}); set PROMPT_DEPTH_VISION 0 for none")
+
+
 def check_epochs_and_batches(cfg: CN, training: bool) -> None:
     """Reject batch sizes below 1 and, for a training run, OPTIM.MAX_EPOCH below 1 (no model would be saved)."""
     if training and cfg.OPTIM.MAX_EPOCH < 1:

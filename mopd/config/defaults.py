@@ -48,6 +48,10 @@ def _add_coop_node(cfg: CN) -> None:
     cfg.TRAINER.COOP.PREC = "fp16"  # fp16 (CLIP's weights), fp32, or amp (fp32 weights, autocast)
     cfg.TRAINER.COOP.AMP_DTYPE = "auto"  # autocast dtype of amp: fp16, bf16, or auto (fp16 on CUDA, bf16 on CPU)
     cfg.TRAINER.COOP.MAX_NONFINITE_STEPS = 10  # stop after this many NaN/inf losses in a row (each is skipped)
+    # Compute as the CoOp-family authors' code does where this repository computes otherwise on purpose: every
+    # text pass over all 77 tokens (not cut after the EOT token) and the cross-entropy in the logits' dtype (not
+    # fp32). Their numbers bit for bit on the same machine, slower; the results agree within round-off either way.
+    cfg.TRAINER.COOP.AUTHORS_NUMERICS = False
     # A trainer whose checkpoints --eval-only may load besides this one's, e.g. CoOp to evaluate a CoOp
     # prompt under MoPD; "" = only this trainer's (a checkpoint of another trainer is an error)
     cfg.TRAINER.COOP.ACCEPT_CHECKPOINT_OF = ""
@@ -84,6 +88,25 @@ def _add_prograd_node(cfg: CN) -> None:
     cfg.TRAINER.PROGRAD.INIT_FROM_TEMPLATE = False
 
 
+def _add_maple_node(cfg: CN) -> None:
+    cfg.TRAINER.MAPLE = CN()
+    cfg.TRAINER.MAPLE.N_CTX = 2  # context tokens of each tower (text context; vision prompt = its projection)
+    cfg.TRAINER.MAPLE.CTX_INIT = "a photo of a"  # words whose first N_CTX tokens start the context (N_CTX <= 4)
+    cfg.TRAINER.MAPLE.PROMPT_DEPTH = 9  # layers of each tower that get prompts, the input included (1..layers)
+    # cast every prompt to fp16 where it enters a tower, in every precision, as the authors' code does
+    cfg.TRAINER.MAPLE.FP16_PROMPTS = True
+
+
+def _add_ivlp_node(cfg: CN) -> None:
+    cfg.TRAINER.IVLP = CN()
+    cfg.TRAINER.IVLP.N_CTX_TEXT = 2  # text context tokens (and tokens of each deep text prompt)
+    cfg.TRAINER.IVLP.N_CTX_VISION = 2  # tokens of each vision prompt
+    cfg.TRAINER.IVLP.CTX_INIT = "a photo of a"  # words whose first N_CTX_TEXT tokens start the text context (<= 4)
+    cfg.TRAINER.IVLP.PROMPT_DEPTH_TEXT = 9  # text layers with prompts, the input included (1..layers)
+    cfg.TRAINER.IVLP.PROMPT_DEPTH_VISION = 9  # image layers with prompts (0 = no vision prompt .. layers)
+    cfg.TRAINER.IVLP.FP16_PROMPTS = True  # cast every prompt to fp16 where it enters a tower, as the authors do
+
+
 def extend_cfg(cfg: CN) -> None:
     """Add this repository's keys to a Dassl default config in place."""
     _add_dataset_keys(cfg)
@@ -95,6 +118,8 @@ def extend_cfg(cfg: CN) -> None:
     _add_cocoop_node(cfg)
     _add_kgcoop_node(cfg)
     _add_prograd_node(cfg)
+    _add_maple_node(cfg)
+    _add_ivlp_node(cfg)
 
 
 def get_cfg() -> CN:

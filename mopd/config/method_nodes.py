@@ -15,6 +15,8 @@ METHOD_NODE_READERS = MappingProxyType({
     "COCOOP": ("CoCoOp",),
     "KGCOOP": ("KgCoOp",),
     "PROGRAD": ("ProGrad",),
+    "MAPLE": ("MaPLe",),
+    "IVLP": ("IVLP",),
 })
 
 

@@ -96,6 +96,14 @@ class CheckpointMixin:
         """Hook: map the keys of a checkpoint without `meta` (another code base's layout) to this model's."""
         return state_dict
 
+    def checkpoint_folders(self, name: str) -> tuple[str, ...]:
+        """Folders of a run directory that evaluation reads `name`'s checkpoints from, in order (its own name).
+
+        A trainer adds the name another code base registers the same model under, so that
+        `--model-dir` takes that code base's run folders as they are.
+        """
+        return (name,)
+
     def _checked_state_dict(
         self, name: str, fpath: str, checkpoint: dict[str, Any], purpose: Purpose
     ) -> dict[str, Any]:
@@ -104,7 +112,12 @@ class CheckpointMixin:
                                          self.accepted_checkpoint_trainers())
         state_dict = checkpoint["state_dict"]
         check_finite_state_dict(state_dict, fpath, purpose)
-        return state_dict if has_meta else self.convert_foreign_state_dict(name, dict(state_dict))
+        if has_meta:
+            return state_dict
+        try:
+            return self.convert_foreign_state_dict(name, dict(state_dict))
+        except ValueError as err:
+            raise ValueError(f'cannot load checkpoint "{fpath}" into model "{name}": {err}') from err
 
     def training_state(self) -> dict[str, Any]:
         """Trainer state besides the models (tensors and numbers) saved in every checkpoint for resuming."""
@@ -127,13 +140,7 @@ class CheckpointMixin:
             return
         model_file = BEST_FILE if epoch is None else f"{EPOCH_FILE_PREFIX}{epoch}"
         for name in self.get_model_names():
-            model_path = osp.join(directory, name, model_file)
-            if not osp.isfile(model_path):
-                available = _epochs(available_checkpoints(osp.join(directory, name)))
-                raise FileNotFoundError(
-                    f'No model at "{model_path}"; checkpoints available in {osp.join(directory, name)}: '
-                    f"{available or 'none'} (pass one of these epochs, e.g. --load-epoch, or the right directory)"
-                )
+            model_path = self._checkpoint_to_evaluate(directory, name, model_file)
             checkpoint = load_checkpoint(model_path)
             val_result = checkpoint.get("val_result")
             val_text = "None" if val_result is None else f"{val_result:.1f}"
@@ -143,6 +150,18 @@ class CheckpointMixin:
             load_weights(self._models[name], state_dict, model_path,
                          "It was probably written with another trainer, backbone or dataset; "
                          "point to the matching output directory")
+
+    def _checkpoint_to_evaluate(self, directory: str, name: str, model_file: str) -> str:
+        """`directory/<folder>/model_file` for the first of `checkpoint_folders(name)` that has it."""
+        folders = [osp.join(directory, folder) for folder in self.checkpoint_folders(name)]
+        for folder in folders:
+            if osp.isfile(osp.join(folder, model_file)):
+                return osp.join(folder, model_file)
+        available = "; ".join(f"in {folder}: {_epochs(available_checkpoints(folder)) or 'none'}" for folder in folders)
+        raise FileNotFoundError(
+            f'No model at "{osp.join(folders[0], model_file)}"; checkpoints available {available} '
+            "(pass one of these epochs, e.g. --load-epoch, or the right directory)"
+        )
 
 
 def _epochs(checkpoint_files: list[str]) -> list[str]:

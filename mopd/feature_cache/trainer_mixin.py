@@ -1,7 +1,8 @@
 """`CachedEvaluationMixin`: a trainer's evaluation on test-image features from the feature cache.
 
 Put it before the backend's TrainerX in a trainer's bases (as `CheckpointMixin` is). It relies on
-the trainer's `cfg`, `model` (a `PromptedCLIP`: `encode_classes`, `classify`, `image_encoder`),
+the trainer's `cfg`, `model` (a `PromptedCLIP`: `encode_classes`, `classify`, `image_encoder`,
+`frozen_image_features`: a model whose image tower takes learned prompts is never served from the cache),
 `precision`, `device`, `evaluator`, `val_loader`, `test_loader`, `epoch` and `write_scalar`, and
 never imports `dassl`.
 """
@@ -50,8 +51,11 @@ class CachedEvaluationMixin:
             self._eval_text_features = None
 
     def _uses_feature_cache(self, split: str | None) -> bool:
-        """Whether this evaluation of `split` reads the feature cache; why not is logged once per split."""
-        if not self.cfg.TEST.FEATURE_CACHE.ENABLED:
+        """Whether this evaluation of `split` reads the feature cache; why not is logged once per split.
+
+        Never for a model whose image features depend on learned prompts (`frozen_image_features`).
+        """
+        if not (self.cfg.TEST.FEATURE_CACHE.ENABLED and self.model.frozen_image_features):
             return False
         name, loader = evaluation_loader(split or self.cfg.TEST.SPLIT, self.val_loader, self.test_loader)
         problem = split_order_problem(loader)
@@ -74,6 +78,7 @@ class CachedEvaluationMixin:
     @cached_property
     def eval_feature_cache(self) -> EvalFeatureCache:
         """The run's evaluation features, keyed by its frozen image encoder, precision and device."""
+        assert self.model.frozen_image_features, "image features that depend on learned prompts are never cached"
         return build_eval_feature_cache(self.cfg, self.model.image_encoder, self.precision, self.device)
 
     def encode_test_images(self, images: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,10 @@ logger = logging.getLogger(__name__)
 
 ClassTokenPosition = Literal["end", "middle", "front"]
 CLASS_TOKEN_POSITIONS: tuple[str, ...] = ("end", "middle", "front")
+# How `ctx_init` words become the context: "resize" (CoOp: as many vectors as the words have tokens),
+# "pad" (ProGrad: n_ctx vectors, zeros then the words), "leading" (MaPLe, IVLP, PromptSRC: the first
+# n_ctx tokens of the words are learned, the rest stay in the prompt as fixed tokens).
+InitFit = Literal["resize", "pad", "leading"]
 
 
 class PromptLearner(nn.Module):
@@ -27,11 +31,12 @@ class PromptLearner(nn.Module):
     Args:
         classnames: the C class names; "_" is read as a space.
         clip_model: the CLIP whose token embedding, width and dtype the prompts use.
-        n_ctx: number M of context vectors when `ctx_init` is empty or `pad_init` is set.
+        n_ctx: number M of context vectors when `ctx_init` is empty or `init_fit` keeps it.
         ctx_init: words that initialise the context ("a_photo_of_a" or "a photo of a");
-            when given, M is its token count and overrides `n_ctx` (unless `pad_init`).
-        pad_init: keep `n_ctx` vectors when `ctx_init` is shorter: zeros, then the words
-            (ProGrad's initialisation).
+            with `init_fit` "resize", M is its token count and overrides `n_ctx`.
+        init_fit: how the words fit `n_ctx` (see `InitFit`): "pad" keeps n_ctx vectors when the
+            words are shorter (zeros, then the words: ProGrad's initialisation); "leading" learns
+            the first n_ctx tokens of longer words and keeps the rest fixed in every prompt.
         csc: class-specific context, one (M, W) context per class instead of one shared.
         class_token_position: where the class name goes: after ("end"), inside ("middle",
             after the first M // 2 vectors) or before ("front") the context.
@@ -47,7 +52,7 @@ class PromptLearner(nn.Module):
         ctx_init: str = "",
         csc: bool = False,
         class_token_position: ClassTokenPosition = "end",
-        pad_init: bool = False,
+        init_fit: InitFit = "resize",
     ) -> None:
         super().__init__()
         if class_token_position not in CLASS_TOKEN_POSITIONS:
@@ -59,7 +64,13 @@ class PromptLearner(nn.Module):
             raise ValueError("PromptLearner needs at least one class name, got an empty list")
         dtype = clip_model.dtype
         init_text = ctx_init.replace("_", " ").strip()
-        if init_text and pad_init:
+        if init_text and init_fit == "leading":
+            n_init = bpe_length(init_text)
+            if n_init < n_ctx:
+                raise ValueError(f"the context init {init_text!r} is {n_init} tokens, fewer than n_ctx={n_ctx}: "
+                                 "give at least n_ctx words, or fewer context tokens")
+            prefix_text = init_text
+        elif init_text and init_fit == "pad":
             n_init = bpe_length(init_text)
             if n_init > n_ctx:
                 raise ValueError(
@@ -85,7 +96,7 @@ class PromptLearner(nn.Module):
         tokenized = _tokenize(texts, clip_model.context_length)  # (C, L)
         with torch.no_grad():
             embedding = clip_model.token_embedding(tokenized).type(dtype)  # (C, L, W)
-            ctx = self._initial_context(clip_model, init_text, n_ctx, len(names), csc)
+            ctx = self._initial_context(clip_model, init_text, n_ctx, len(names), csc, init_fit)
 
         self.ctx = nn.Parameter(ctx)  # (M, W), or (C, M, W) with csc
         self.register_buffer("token_prefix", embedding[:, :1], persistent=False)  # (C, 1, W): SOS
@@ -104,18 +115,24 @@ class PromptLearner(nn.Module):
         logger.info("Initial context: %r (%d context vectors%s)", prefix_text, n_ctx, ", class-specific" if csc else "")
 
     @staticmethod
-    def _initial_context(clip_model: CLIP, init_text: str, n_ctx: int, n_cls: int, csc: bool) -> Tensor:
-        """The context's starting value: zeros then the init words' embeddings, or N(0, 0.02^2) samples."""
+    def _initial_context(
+        clip_model: CLIP, init_text: str, n_ctx: int, n_cls: int, csc: bool, init_fit: InitFit
+    ) -> Tensor:
+        """The context's starting value: (zeros then) the init words' embeddings, or N(0, 0.02^2) samples."""
         dtype = clip_model.dtype
         width = clip_model.ln_final.weight.shape[0]
         if init_text:
             init_tokens = clip.tokenize(init_text, context_length=clip_model.context_length)
-            n_init = bpe_length(init_text)
+            n_init = min(bpe_length(init_text), n_ctx) if init_fit == "leading" else bpe_length(init_text)
             ctx = torch.zeros(n_ctx, width, dtype=dtype)
             ctx[n_ctx - n_init :] = clip_model.token_embedding(init_tokens).type(dtype)[0, 1 : 1 + n_init]
             return ctx.expand(n_cls, -1, -1).clone() if csc else ctx
         shape = (n_cls, n_ctx, width) if csc else (n_ctx, width)
         return nn.init.normal_(torch.empty(shape, dtype=dtype), std=0.02)
+
+    def settings(self) -> dict[str, object]:
+        """The prompt's shape, recorded in and checked against checkpoints."""
+        return {"n_ctx": self.n_ctx, "csc": self.csc, "class_token_position": self.class_token_position}
 
     def forward(self) -> Tensor:
         """Return the (C, L, W) prompt embeddings, to be read with `tokenized_prompts`."""

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mopd.clip.prompted_vision import PromptedVisionTransformer
 from mopd.clip.text_encoder import TextEncoder
 from mopd.prompts.cocoop_prompt_learner import cocoop_logits
 
@@ -15,13 +16,17 @@ class PromptedOutput(NamedTuple):
     """What one forward pass produces; methods read the parts their losses need."""
 
     logits: torch.Tensor  # (B, C) student logits s * f @ g^T
-    image_features: torch.Tensor  # (B, D) normalised, no gradient (frozen encoder)
+    image_features: torch.Tensor  # (B, D) normalised; no gradient unless the image tower is prompted
     text_features: torch.Tensor | None  # (C, D) normalised class features; None when they depend on the image
     logit_scale: torch.Tensor  # scalar s = exp(logit_scale)
 
 
 class PromptedCLIP(nn.Module):
     """A frozen CLIP whose class text features come from a learnable prompt learner."""
+
+    # Whether image features are frozen CLIP's, the same in every run (only then may the evaluation feature
+    # cache hold them); a model whose image tower takes learned prompts says False.
+    frozen_image_features = True
 
     def __init__(self, clip_model: nn.Module, prompt_learner: nn.Module) -> None:
         super().__init__()
@@ -88,3 +93,29 @@ class ConditionalPromptedCLIP(PromptedCLIP):
         scale = self.logit_scale.exp()
         logits = cocoop_logits(image_features, self.prompt_learner, self.text_encoder, scale, self.images_per_call)
         return PromptedOutput(logits, image_features, None, scale)
+
+
+class TwoTowerPromptedCLIP(PromptedCLIP):
+    """CLIP with learned prompts in both towers (MaPLe, IVLP, PromptSRC): image features depend on the prompts.
+
+    The prompt learner gives `forward()` (the text prompt embeddings), `text_prompts()` and
+    `vision_prompts()` (`TowerPrompts`). Class features do not depend on the image, so evaluation
+    still encodes them once; image features are never cached.
+    """
+
+    frozen_image_features = False
+
+    def __init__(self, clip_model: nn.Module, prompt_learner: nn.Module) -> None:
+        super().__init__(clip_model, prompt_learner)
+        self.image_encoder = PromptedVisionTransformer(clip_model.visual)
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        """Normalised image features (B, D) under the learned vision prompts (with their graph when training)."""
+        features = self.image_encoder(image.type(self.dtype), self.prompt_learner.vision_prompts())
+        return F.normalize(features, dim=-1)
+
+    def encode_classes(self) -> torch.Tensor:
+        """Normalised class features (C, D) under the learned text context and deep text prompts."""
+        learner = self.prompt_learner
+        features = self.text_encoder(learner(), learner.tokenized_prompts, learner.text_prompts())
+        return F.normalize(features, dim=-1)

@@ -18,7 +18,9 @@ BENCHMARK_DATASETS: tuple[str, ...] = (
 SOURCE_DATASET = "imagenet"  # cross-dataset and domain-generalisation models are trained on it
 TRANSFER_TARGETS: tuple[str, ...] = tuple(d for d in BENCHMARK_DATASETS if d != SOURCE_DATASET)
 DG_VARIANTS: tuple[str, ...] = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
-METHOD_ORDER: tuple[str, ...] = ("ZeroshotCLIP", "LinearProbeCLIP", "CoOp", "CoCoOp", "ProGrad", "KgCoOp", "MoPD")
+METHOD_ORDER: tuple[str, ...] = (
+    "ZeroshotCLIP", "LinearProbeCLIP", "CoOp", "CoCoOp", "ProGrad", "KgCoOp", "IVLP", "MaPLe", "MoPD",
+)
 
 _DISPLAY_NAMES = {
     "imagenet": "ImageNet",
@@ -53,7 +55,7 @@ def dataset_sort_key(dataset: str) -> tuple[int, str]:
 
 
 def method_sort_key(method: str) -> tuple[int, str]:
-    """Sort key: zero-shot CLIP, the baselines, MoPD, then any other trainer alphabetically."""
+    """Sort key: zero-shot CLIP, the baselines in the order they were published, MoPD, then any other trainer."""
     if method in METHOD_ORDER:
         return (METHOD_ORDER.index(method), "")
     return (len(METHOD_ORDER), method)

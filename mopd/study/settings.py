@@ -112,6 +112,16 @@ METHODS: Mapping[str, Method] = MappingProxyType({
     "kgcoop": Method("kgcoop", "KgCoOp", "KgCoOp", Setting("vit_b16_ep100_ctxv1")),
     "prograd": Method("prograd", "ProGrad", "ProGrad", Setting("vit_b16_ep50_ctxv1")),
     "mopd": Method("mopd", "MoPD", "MoPD", Setting("vit_b16_ep25_ctxv1"), overlay_dir="base2new"),
+    # MaPLe's scripts (muzairkhattak/multimodal-prompt-learning): the base-to-new config on every dataset, a
+    # shallower and shorter one for the ImageNet model of cross-dataset and domain generalisation; no few-shot config.
+    "maple": Method(
+        "maple", "MaPLe", "MaPLe", Setting("vit_b16_c2_ep5_batch4_2ctx"),
+        protocol_settings={protocol: Setting("vit_b16_c2_ep5_batch4_2ctx_cross_datasets")
+                           for protocol in ("cross_dataset", "domain_generalization")},
+    ),
+    # IVLP as MaPLe's repository publishes it, for every protocol (PromptSRC's 4+4-token, 20-epoch version:
+    # CFG=vit_b16_c2_ep20_batch4_4+4ctx).
+    "ivlp": Method("ivlp", "IVLP", "IVLP", Setting("vit_b16_c2_ep5_batch4_2+2ctx")),
 })
 
 

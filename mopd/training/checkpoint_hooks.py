@@ -18,11 +18,7 @@ class PromptCheckpointMixin:
             "trainer": type(self).__name__,
             "backbone": self.cfg.MODEL.BACKBONE.NAME,
             "num_classes": learner.n_cls,
-            "model_settings": {
-                "n_ctx": learner.n_ctx,
-                "csc": learner.csc,
-                "class_token_position": learner.class_token_position,
-            },
+            "model_settings": learner.settings(),
             "training_settings": {},
         }
 

@@ -1,0 +1,56 @@
+"""CLIP's vision transformer with learnable prompt tokens: appended after the patches, replaced layer by layer.
+
+The shallow prompt (n tokens) is appended after the class token and the patch tokens, after the
+positional embedding (the prompts get none) and before `ln_pre`; at the input of each deeper layer up
+to the depth, the last n tokens are replaced by that layer's prompt. The image feature is read at the
+class token, as in CLIP. This is the vision side of MaPLe, IVLP and PromptSRC, written once.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from mopd.clip.deep_prompts import TowerPrompts
+
+
+class PromptedVisionTransformer(nn.Module):
+    """Shares the modules of a CLIP `VisionTransformer` (nothing copied) and runs them with prompt tokens."""
+
+    def __init__(self, visual: nn.Module) -> None:
+        super().__init__()
+        if not hasattr(visual, "transformer"):
+            raise ValueError(f"prompting the image tower needs a ViT backbone, not a {type(visual).__name__} (ResNet); "
+                             "use ViT-B/16, ViT-B/32 or ViT-L/14 (MaPLe, IVLP and PromptSRC support only ViTs)")
+        self.visual = visual
+
+    @property
+    def layers(self) -> int:
+        """Depth of the vision transformer."""
+        return len(self.visual.transformer.resblocks)
+
+    @property
+    def width(self) -> int:
+        """Token width of the vision transformer."""
+        return self.visual.conv1.weight.shape[0]
+
+    def forward(self, images: Tensor, prompts: TowerPrompts | None = None) -> Tensor:
+        """(B, D) image features (not normalised) of images (B, 3, H, W) in the tower's dtype.
+
+        `prompts.shallow` (n, W) is appended at the input; `prompts.deep` replaces the last n tokens at
+        the input of layers 1, 2, ...; None (or no shallow prompt) is CLIP's own forward.
+        """
+        visual = self.visual
+        x = visual.conv1(images)  # (B, W, grid, grid)
+        x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)  # (B, grid^2, W)
+        cls = visual.class_embedding.to(x.dtype) + torch.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype, device=x.device)
+        x = torch.cat([cls, x], dim=1) + visual.positional_embedding.to(x.dtype)  # (B, 1 + grid^2, W)
+        if prompts is not None and prompts.shallow is not None:  # (B, 1 + grid^2 + n, W)
+            x = torch.cat([x, prompts.expanded(prompts.shallow, x.shape[0], x.dtype, batch_dim=0)], dim=1)
+        x = visual.ln_pre(x).permute(1, 0, 2)  # (L, B, W), CLIP's layout
+        for layer, block in enumerate(visual.transformer.resblocks):
+            tokens = prompts.at_layer(layer) if prompts else None
+            if tokens is not None:  # the previous layer's prompt outputs make way for this layer's prompt
+                x = torch.cat([x[: x.shape[0] - tokens.shape[0]], prompts.expanded(tokens, x.shape[1], x.dtype, 1)])
+            x = block(x)
+        x = visual.ln_post(x[0])  # (B, W): the class token
+        return x @ visual.proj
