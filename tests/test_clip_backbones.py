@@ -1,15 +1,17 @@
 """The backbone table: names, URLs and architectures consistent with OpenAI's CLIP code."""
+from dataclasses import replace
+
 import pytest
 import torch
 from clip import clip as openai_clip
 from clip.model import CLIP, build_model
 
-from mopd.clip.backbones import BACKBONES, TINY, get_backbone
+from mopd.clip.backbones import BACKBONES, TINY, TINY_DEEP, get_backbone
 from mopd.clip.loading import architecture_of
 
 
-def test_table_accepts_every_openai_name_and_tiny_with_openai_urls():
-    assert set(BACKBONES) == set(openai_clip._MODELS) | {TINY}
+def test_table_accepts_every_openai_name_and_the_tiny_ones_with_openai_urls():
+    assert set(BACKBONES) == set(openai_clip._MODELS) | {TINY, TINY_DEEP}
     for name, url in openai_clip._MODELS.items():
         assert BACKBONES[name].url == url
         assert url.endswith("/" + BACKBONES[name].file_name)
@@ -41,6 +43,12 @@ def test_tiny_uses_the_real_tokenizer_dimensions_and_distinct_widths():
     assert (tiny.vocab_size, tiny.context_length) == (reference.vocab_size, reference.context_length)
     assert tiny.embed_dim != tiny.transformer_width
     assert tiny.image_resolution % tiny.vision_patch_size == 0
+
+
+def test_deep_tiny_differs_from_tiny_only_in_depth_as_deep_prompts_need_twelve_layers():
+    tiny, deep = BACKBONES[TINY].architecture, BACKBONES[TINY_DEEP].architecture
+    assert (deep.vision_layers, deep.transformer_layers) == (12, 12)
+    assert replace(deep, vision_layers=tiny.vision_layers, transformer_layers=tiny.transformer_layers) == tiny
 
 
 def test_unknown_name_raises_key_error_with_valid_names_and_nearest_match():
