@@ -110,7 +110,7 @@ def build_setup(
     optimizer = torch.optim.SGD(model.prompt_learner.parameters(), lr=settings.lr, momentum=0.9, weight_decay=5e-4)
 
     text_build, text_build_tokens = None, None
-    compute_loss = _cross_entropy
+    compute_loss = cross_entropy_loss
     if method == "KgCoOp":
         template = hand_crafted_template(settings.dataset)
         hand_crafted, text_build, text_build_tokens = _fixed_text_features(model, path, precision, [template], classnames)
@@ -188,13 +188,14 @@ def _fixed_text_features(
     return features, elapsed, TokenFigures(tally.processed, counts.minimal, counts.full)
 
 
-def _cross_entropy(output: PromptedOutput, labels: Tensor) -> Tensor:
+def cross_entropy_loss(output: PromptedOutput, labels: Tensor) -> Tensor:
+    """CoOp's loss: cross-entropy of the logits, computed in fp32."""
     return F.cross_entropy(output.logits.float(), labels)
 
 
 def _kgcoop_loss(hand_crafted: Tensor, weight: float) -> Callable[[PromptedOutput, Tensor], Tensor]:
     def loss(output: PromptedOutput, labels: Tensor) -> Tensor:
-        ce = _cross_entropy(output, labels)
+        ce = cross_entropy_loss(output, labels)
         return kgcoop_objective(ce, kgcoop_loss(output.text_features, hand_crafted), weight)
 
     return loss

@@ -102,3 +102,46 @@ def test_the_cache_key_benchmark_times_every_way_of_keying_the_files_it_generate
     assert ways <= set(line["seconds"]) == set(line["over_mtime_key"]) == set(line["per_50k_files_s"])
     assert line["over_mtime_key"]["mtime_key"] == 1.0 and line["per_image_s"]["decode_transform"] > 0
     assert os.listdir(work) == []  # the generated files are gone
+
+
+def _run_maple_bench(workdir, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO_ROOT, "benchmarks", "bench_maple_authors.py"), *args],
+        cwd=str(workdir), capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_maple_against_the_authors_smoke_preset_prints_its_table_for_our_side(tmp_path):
+    """The smoke preset runs our MaPLe alone (tiny12: the authors' code needs ViT-B's widths) at both precisions."""
+    out = tmp_path / "lines.jsonl"
+    proc = _run_maple_bench(tmp_path, "--preset", "smoke", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    header, rule, *rows, summary = proc.stdout.splitlines()[1:]
+    assert header.split() == ["precision", "figure", "authors", "ours", "authors", "/", "ours"]
+    step_rows = [row for row in rows if "training step, CPU s" in row]
+    assert [row.split()[0] for row in step_rows] == ["fp16", "fp32"]
+    for row in step_rows:
+        assert row.split()[-2] == "-" and float(row.split()[-1]) > 0  # authors not run, ours measured
+    assert json.loads(summary)["targets"] == {
+        "train_step_speedup (>= 3, CPU s)": None, "peak_memory_reduction (>= 2)": None, "same_predictions": None}
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line.get("precision") for line in lines] == ["fp16", "fp32", None]
+    for line in lines[:2]:
+        assert "errors" not in line, line
+        assert line["classes"] == 12 and line["setting"] == {
+            "n_ctx": 2, "ctx_init": "a photo of a", "depth": 9, "lr": 0.0035, "train_batch": 4}
+        assert line["train_step_cpu_s"]["ours"] > 0 and line["train_peak_rss_mb"]["ours"] > 0
+        assert len(line["losses"]["ours"]) == 2 and all(math.isfinite(loss) for loss in line["losses"]["ours"])
+
+
+def test_maple_against_the_authors_needs_their_clones(tmp_path):
+    proc = _run_maple_bench(tmp_path, "--dassl", str(tmp_path), "--out", str(tmp_path / "lines.jsonl"))
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == (
+        "bench_maple_authors.py: error: the cpu preset runs the authors' MaPLe: give --authors PATH, a clone of "
+        "muzairkhattak/multimodal-prompt-learning")
+    proc = _run_maple_bench(tmp_path, "--authors", str(tmp_path), "--dassl", str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1].endswith("is not a clone of muzairkhattak/multimodal-prompt-learning: "
+                                                 "it has no trainers/maple.py")
+    assert list(tmp_path.iterdir()) == []  # nothing written
