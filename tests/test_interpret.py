@@ -78,9 +78,10 @@ def test_cli_prints_the_nearest_words_of_a_trained_run_with_the_backbone_its_log
     assert [line.split(": ")[1].split(" (")[0] for line in lines[1:]] == ["a", "photo", "of", "a"]
 
 
-@pytest.mark.parametrize("trainer, cfg", [("MaPLe", "vit_b16_c2_ep5_batch4_2ctx.yaml"),
-                                          ("IVLP", "vit_b16_c2_ep5_batch4_2+2ctx.yaml")])
-def test_cli_reads_the_text_context_of_a_two_tower_run(data_root, tmp_path, capsys, trainer, cfg):
+@pytest.mark.parametrize("trainer, cfg, words", [("MaPLe", "vit_b16_c2_ep5_batch4_2ctx.yaml", ["a", "photo"]),
+                                                 ("IVLP", "vit_b16_c2_ep5_batch4_2+2ctx.yaml", ["a", "photo"]),
+                                                 ("PromptSRC", "vit_b16_c2_ep20_batch4_4+4ctx.yaml", ["a", "photo", "of", "a"])])
+def test_cli_reads_the_text_context_of_a_two_tower_run(data_root, tmp_path, capsys, trainer, cfg, words):
     out = str(tmp_path / "run")
     run_train([
         "--root", data_root, "--seed", "1", "--trainer", trainer,
@@ -90,9 +91,9 @@ def test_cli_reads_the_text_context_of_a_two_tower_run(data_root, tmp_path, caps
     ], "builtin", str(tmp_path))
     assert main([out, "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "context 2 x " in lines[0] and "embeddings of tiny12" in lines[0]
-    # the 2 learned tokens start as the first two words of "a photo of a" (one warm-up epoch at lr 1e-5)
-    assert [line.split(": ")[1].split(" (")[0] for line in lines[1:]] == ["a", "photo"]
+    assert f"context {len(words)} x " in lines[0] and "embeddings of tiny12" in lines[0]
+    # the learned tokens start as the first words of "a photo of a" (one warm-up epoch at lr 1e-5)
+    assert [line.split(": ")[1].split(" (")[0] for line in lines[1:]] == words
 
 
 def test_cli_takes_the_backbone_from_the_command_line_when_no_log_names_it(tmp_path, capsys, token_embedding):

@@ -12,6 +12,26 @@ _OPTIM = {"OPTIM.NAME": "sgd", "OPTIM.LR": 0.002, "OPTIM.LR_SCHEDULER": "cosine"
 _VIT = {"MODEL.BACKBONE.NAME": "ViT-B/16", "INPUT.SIZE": (224, 224)}
 _PHOTO_INIT = {"TRAINER.COOP.N_CTX": 4, "TRAINER.COOP.CTX_INIT": "a photo of a"}
 
+_TWO_TOWER = {**_OPTIM, **_VIT, "DATALOADER.TRAIN_X.BATCH_SIZE": 4, "DATALOADER.TEST.BATCH_SIZE": 100,
+              "TRAINER.COOP.PREC": "fp16"}
+
+
+def _maple(n_ctx: int, depth: int) -> dict:
+    return {"TRAINER.MAPLE.N_CTX": n_ctx, "TRAINER.MAPLE.CTX_INIT": "a photo of a", "TRAINER.MAPLE.PROMPT_DEPTH": depth}
+
+
+def _ivlp(node: str, n_text: int, n_vision: int, depth_text: int, depth_vision: int) -> dict:
+    return {f"TRAINER.{node}.N_CTX_TEXT": n_text, f"TRAINER.{node}.N_CTX_VISION": n_vision,
+            f"TRAINER.{node}.CTX_INIT": "a photo of a", f"TRAINER.{node}.PROMPT_DEPTH_TEXT": depth_text,
+            f"TRAINER.{node}.PROMPT_DEPTH_VISION": depth_vision}
+
+
+def _promptsrc(depth: int, gpa_mean: int, gpa_std: int) -> dict:
+    return {**_ivlp("PROMPTSRC", 4, 4, depth, depth), "TRAINER.PROMPTSRC.TEXT_LOSS_WEIGHT": 25,
+            "TRAINER.PROMPTSRC.IMAGE_LOSS_WEIGHT": 10, "TRAINER.PROMPTSRC.GPA_MEAN": gpa_mean,
+            "TRAINER.PROMPTSRC.GPA_STD": gpa_std}
+
+
 # config -> the authors' values. CTX_INIT "a photo of a" (or True) in their configs means 4 context
 # vectors initialised from those words: their prompt learners take N_CTX from the words.
 PUBLISHED = {
@@ -41,6 +61,27 @@ PUBLISHED = {
         for backbone, name in (("rn50", "RN50"), ("vit_b16", "ViT-B/16"))  # vit_b16*: ours, see README
         for suffix, epochs in (("", 200), ("_ep100", 100), ("_ep50", 50))
     },
+    # muzairkhattak/multimodal-prompt-learning configs/trainers/MaPLe/*.yaml and IVLP/*.yaml
+    "MaPLe/vit_b16_c2_ep5_batch4_2ctx": {**_TWO_TOWER, "OPTIM.LR": 0.0035, "OPTIM.MAX_EPOCH": 5,
+                                        **_maple(2, 9)},
+    "MaPLe/vit_b16_c2_ep5_batch4_2ctx_cross_datasets": {**_TWO_TOWER, "OPTIM.LR": 0.0026, "OPTIM.MAX_EPOCH": 2,
+                                                       **_maple(2, 3)},
+    "IVLP/vit_b16_c2_ep5_batch4_2+2ctx": {**_TWO_TOWER, "OPTIM.LR": 0.0035, "OPTIM.MAX_EPOCH": 5,
+                                          **_ivlp("IVLP", 2, 2, 12, 12)},
+    "IVLP/vit_b16_c2_ep5_batch4_4ctx_language_only": {**_TWO_TOWER, "OPTIM.LR": 0.0025, "OPTIM.MAX_EPOCH": 5,
+                                                      **_ivlp("IVLP", 4, 0, 12, 0)},
+    # muzairkhattak/PromptSRC configs/trainers/IVLP/vit_b16_c2_ep20_batch4_4+4ctx.yaml and PromptSRC/*.yaml (the
+    # few-shot file's second GPA choice, a comment there, is its own file here)
+    "IVLP/vit_b16_c2_ep20_batch4_4+4ctx": {**_TWO_TOWER, "OPTIM.LR": 0.0025, "OPTIM.MAX_EPOCH": 20,
+                                           **_ivlp("IVLP", 4, 4, 9, 9)},
+    "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx": {**_TWO_TOWER, "OPTIM.LR": 0.0025, "OPTIM.MAX_EPOCH": 20,
+                                                **_promptsrc(9, 15, 1)},
+    "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx_cross_datasets": {**_TWO_TOWER, "OPTIM.LR": 0.0025,
+                                                               "OPTIM.MAX_EPOCH": 20, **_promptsrc(3, 6, 10)},
+    "PromptSRC/vit_b16_c2_ep50_batch4_4+4ctx_few_shot": {**_TWO_TOWER, "OPTIM.LR": 0.0025, "OPTIM.MAX_EPOCH": 50,
+                                                         **_promptsrc(9, 30, 30)},
+    "PromptSRC/vit_b16_c2_ep50_batch4_4+4ctx_few_shot_gpa45": {**_TWO_TOWER, "OPTIM.LR": 0.0025,
+                                                               "OPTIM.MAX_EPOCH": 50, **_promptsrc(9, 45, 5)},
 }
 
 # cheny02/MoPD-TMM scripts/run.sh: dataset -> (W, W2, TOP_K "num_prompts", epochs of its config)

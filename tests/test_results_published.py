@@ -194,7 +194,8 @@ def test_latex_report_has_the_papers_layout_with_published_rows_and_the_best_in_
     assert rows["CoCoOp (ours)"] == r"CoCoOp (ours) & 75.97 & \textbf{70.47} & \textbf{73.11} \\"
     average = text.split(r"\multicolumn{4}{c}{Average over 11 datasets}")[1].split(r"\end{tabular}")[0]
     assert r"CoOp (ours) & -- & -- & -- \\" in average and r"KgCoOp (paper) & 80.73 & 73.60 & 77.00 \\" in average
-    assert r"MaPLe (paper) & 82.28 & \textbf{75.14} & \textbf{78.55} \\" in average  # the best New and H published
+    assert r"MaPLe (paper) & 82.28 & 75.14 & 78.55 \\" in average
+    assert r"PromptSRC (paper) & \textbf{84.26} & \textbf{76.10} & \textbf{79.97} \\" in average  # the best published
     assert "% CoCoOp (paper): CoCoOp paper (Zhou et al." in text
     caltech = text.split(r"\multicolumn{4}{c}{Caltech101}")[1].split(r"\end{tabular}")[0]
     assert "MoPD &" in caltech and "MoPD (paper)" not in caltech  # no published MoPD numbers

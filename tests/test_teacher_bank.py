@@ -81,6 +81,19 @@ def test_chunked_encoding_with_a_real_clip_text_encoder_equals_per_prompt_encode
             torch.testing.assert_close(features[p, c], expected / expected.norm(), rtol=1e-5, atol=1e-6)
 
 
+def test_unnormalised_features_are_the_encoders_own_and_their_template_mean_is_promptsrcs_teacher():
+    encoder = FakeTextEncoder()
+    raw = encode_class_prompts(encoder, TEMPLATES, CLASSNAMES, normalise=False)
+    for p, template in enumerate(TEMPLATES):
+        for c, name in enumerate(CLASSNAMES):
+            expected = encoder.encode_tokens(clip.tokenize([template.format(name.replace("_", " "))]))[0].detach()
+            torch.testing.assert_close(raw[p, c], expected)
+    # PromptSRC averages the raw features and normalises the mean (not the mean of unit vectors).
+    mean_then_normalise, normalise_then_mean = F.normalize(raw.mean(0), dim=-1), F.normalize(
+        encode_class_prompts(encoder, TEMPLATES, CLASSNAMES).mean(0), dim=-1)
+    assert not torch.allclose(mean_then_normalise, normalise_then_mean, atol=1e-3)
+
+
 def test_encoded_class_prompts_have_unit_norm_rows():
     features = encode_class_prompts(FakeTextEncoder(), TEMPLATES, CLASSNAMES)
     torch.testing.assert_close(features.norm(dim=-1), torch.ones(3, 5))

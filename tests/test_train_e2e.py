@@ -56,9 +56,10 @@ TRAINER_CONFIGS = {
     "MoPD": ("MoPD", "vit_b16_ep25_ctxv1.yaml"),
     "MaPLe": ("MaPLe", "vit_b16_c2_ep5_batch4_2ctx.yaml"),
     "IVLP": ("IVLP", "vit_b16_c2_ep5_batch4_2+2ctx.yaml"),
+    "PromptSRC": ("PromptSRC", "vit_b16_c2_ep20_batch4_4+4ctx.yaml"),
 }
 # The prompted image towers need the published depths (9, 12) to fit: the 12-layer tiny CLIP.
-TRAINER_OVERRIDES = {"MaPLe": ("MODEL.BACKBONE.NAME", "tiny12"), "IVLP": ("MODEL.BACKBONE.NAME", "tiny12")}
+TRAINER_OVERRIDES = {name: ("MODEL.BACKBONE.NAME", "tiny12") for name in ("MaPLe", "IVLP", "PromptSRC")}
 
 
 def test_every_registered_trainer_has_an_end_to_end_run():

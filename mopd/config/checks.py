@@ -50,18 +50,32 @@ def check_maple_cfg(cfg: CN) -> None:
         raise ValueError(f"TRAINER.MAPLE.PROMPT_DEPTH={maple.PROMPT_DEPTH} must be >= 1 (1 = prompts at the input only)")
 
 
-def check_ivlp_cfg(cfg: CN) -> None:
-    """Reject `TRAINER.IVLP` values below their minimum (the depths' maximum is the backbone's, checked when built)."""
-    ivlp = cfg.TRAINER.IVLP
+def check_ivlp_cfg(cfg: CN, node: str = "IVLP") -> None:
+    """Reject IVLP's prompt values (`TRAINER.<node>`: IVLP, or PromptSRC's) below their minimum.
+
+    The depths' maximum is the backbone's, checked when the prompts are built.
+    """
+    ivlp, key = cfg.TRAINER[node], f"TRAINER.{node}"
     if ivlp.N_CTX_TEXT < 1:
-        raise ValueError(f"TRAINER.IVLP.N_CTX_TEXT={ivlp.N_CTX_TEXT} must be >= 1")
+        raise ValueError(f"{key}.N_CTX_TEXT={ivlp.N_CTX_TEXT} must be >= 1")
     if ivlp.PROMPT_DEPTH_TEXT < 1:
-        raise ValueError(f"TRAINER.IVLP.PROMPT_DEPTH_TEXT={ivlp.PROMPT_DEPTH_TEXT} must be >= 1 (1 = the context only)")
+        raise ValueError(f"{key}.PROMPT_DEPTH_TEXT={ivlp.PROMPT_DEPTH_TEXT} must be >= 1 (1 = the context only)")
     if ivlp.PROMPT_DEPTH_VISION < 0:
-        raise ValueError(f"TRAINER.IVLP.PROMPT_DEPTH_VISION={ivlp.PROMPT_DEPTH_VISION} must be >= 0 (0 = no vision prompt)")
+        raise ValueError(f"{key}.PROMPT_DEPTH_VISION={ivlp.PROMPT_DEPTH_VISION} must be >= 0 (0 = no vision prompt)")
     if ivlp.PROMPT_DEPTH_VISION and ivlp.N_CTX_VISION < 1:
-        raise ValueError(f"TRAINER.IVLP.N_CTX_VISION={ivlp.N_CTX_VISION} must be >= 1 with vision prompts "
+        raise ValueError(f"{key}.N_CTX_VISION={ivlp.N_CTX_VISION} must be >= 1 with vision prompts "
                          f"(PROMPT_DEPTH_VISION={ivlp.PROMPT_DEPTH_VISION}); set PROMPT_DEPTH_VISION 0 for none")
+
+
+def check_promptsrc_cfg(cfg: CN) -> None:
+    """Reject `TRAINER.PROMPTSRC` values out of range: its prompts as IVLP's, loss weights >= 0, GPA_STD > 0."""
+    check_ivlp_cfg(cfg, "PROMPTSRC")
+    src = cfg.TRAINER.PROMPTSRC
+    for name in ("TEXT_LOSS_WEIGHT", "IMAGE_LOSS_WEIGHT"):
+        if src[name] < 0:
+            raise ValueError(f"TRAINER.PROMPTSRC.{name}={src[name]} must be >= 0 (published: 25 text, 10 image)")
+    if src.GPA_STD <= 0:
+        raise ValueError(f"TRAINER.PROMPTSRC.GPA_STD={src.GPA_STD} must be > 0 (the spread of GPA's epoch weights)")
 
 
 def check_epochs_and_batches(cfg: CN, training: bool) -> None:

@@ -107,6 +107,23 @@ def _add_ivlp_node(cfg: CN) -> None:
     cfg.TRAINER.IVLP.FP16_PROMPTS = True  # cast every prompt to fp16 where it enters a tower, as the authors do
 
 
+def _add_promptsrc_node(cfg: CN) -> None:
+    cfg.TRAINER.PROMPTSRC = CN()
+    # IVLP's prompts, at PromptSRC's published size
+    cfg.TRAINER.PROMPTSRC.N_CTX_TEXT = 4
+    cfg.TRAINER.PROMPTSRC.N_CTX_VISION = 4
+    cfg.TRAINER.PROMPTSRC.CTX_INIT = "a photo of a"
+    cfg.TRAINER.PROMPTSRC.PROMPT_DEPTH_TEXT = 9
+    cfg.TRAINER.PROMPTSRC.PROMPT_DEPTH_VISION = 9
+    cfg.TRAINER.PROMPTSRC.FP16_PROMPTS = True
+    cfg.TRAINER.PROMPTSRC.TEXT_LOSS_WEIGHT = 25  # L1 to frozen CLIP's ensemble class features
+    cfg.TRAINER.PROMPTSRC.IMAGE_LOSS_WEIGHT = 10  # L1 to frozen CLIP's image features
+    cfg.TRAINER.PROMPTSRC.GPA_MEAN = 15  # epoch (1-based) of the largest weight of the Gaussian prompt aggregation
+    cfg.TRAINER.PROMPTSRC.GPA_STD = 1
+    # False (the authors'): GPA averages every weight, which rounds the frozen fp16 CLIP weights; True: only the prompts
+    cfg.TRAINER.PROMPTSRC.GPA_ONLY_PROMPTS = False
+
+
 def extend_cfg(cfg: CN) -> None:
     """Add this repository's keys to a Dassl default config in place."""
     _add_dataset_keys(cfg)
@@ -120,6 +137,7 @@ def extend_cfg(cfg: CN) -> None:
     _add_prograd_node(cfg)
     _add_maple_node(cfg)
     _add_ivlp_node(cfg)
+    _add_promptsrc_node(cfg)
 
 
 def get_cfg() -> CN:

@@ -17,6 +17,7 @@ METHOD_NODE_READERS = MappingProxyType({
     "PROGRAD": ("ProGrad",),
     "MAPLE": ("MaPLe",),
     "IVLP": ("IVLP",),
+    "PROMPTSRC": ("PromptSRC",),
 })
 
 

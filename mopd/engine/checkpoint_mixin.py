@@ -126,6 +126,9 @@ class CheckpointMixin:
     def restore_training_state(self, state: dict[str, Any]) -> None:
         """Take back what `training_state` saved (an empty dict for checkpoints without it)."""
 
+    def loaded_for_evaluation(self, name: str, checkpoint: dict[str, Any]) -> None:
+        """Hook for `load_model`, after model `name` took the weights of `checkpoint` (its whole dict, `meta` included)."""
+
     def adapt_loaded_state_dict(self, name: str, state_dict: dict[str, Any]) -> dict[str, Any]:
         """Hook for `load_model`: each deliberate tolerance of a trainer is one override that logs what it skips."""
         return state_dict
@@ -150,6 +153,7 @@ class CheckpointMixin:
             load_weights(self._models[name], state_dict, model_path,
                          "It was probably written with another trainer, backbone or dataset; "
                          "point to the matching output directory")
+            self.loaded_for_evaluation(name, checkpoint)
 
     def _checkpoint_to_evaluate(self, directory: str, name: str, model_file: str) -> str:
         """`directory/<folder>/model_file` for the first of `checkpoint_folders(name)` that has it."""

@@ -58,7 +58,7 @@ def context_vectors(checkpoint: dict, source: str) -> Tensor:
         keys = ", ".join(sorted(state_dict)) if isinstance(state_dict, dict) else type(checkpoint).__name__
         raise ValueError(
             f"{source} holds no learned context {CONTEXT_KEY!r} (it has: {keys}); pass a {MODEL_FOLDER} "
-            "checkpoint of CoOp, CoCoOp, KgCoOp, ProGrad, MoPD, MaPLe or IVLP"
+            "checkpoint of CoOp, CoCoOp, KgCoOp, ProGrad, MoPD, MaPLe, IVLP or PromptSRC"
         )
     ctx = state_dict[CONTEXT_KEY]
     if ctx.dim() not in (2, 3):

@@ -1,8 +1,8 @@
 """`python -m mopd.interpret CHECKPOINT [TOPK]`: the words nearest to each learned context vector.
 
 CoOp's `interpret_prompt.py` for every method here: the learned context `ctx` of a CoOp, CoCoOp,
-KgCoOp, ProGrad, MoPD, MaPLe or IVLP checkpoint, one vector at a time, against every row of CLIP's token
-embedding, by Euclidean distance; the TOPK nearest tokens are printed with their distances. For
+KgCoOp, ProGrad, MoPD, MaPLe, IVLP or PromptSRC checkpoint, one vector at a time, against every row of
+CLIP's token embedding, by Euclidean distance; the TOPK nearest tokens are printed with their distances. For
 CoCoOp this is the context before the image's meta-net shift. CHECKPOINT is a checkpoint file
 (`<run>/prompt_learner/model.pth.tar-<epoch>`), its model folder or the run folder (the latest
 checkpoint). The backbone is the one the run's log records, or `--backbone` (and `--backbone-path`).

@@ -64,17 +64,19 @@ def encode_class_prompts(
     templates: Sequence[str],
     classnames: Sequence[str],
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    normalise: bool = True,
 ) -> Tensor:
-    """Encode every template filled with every class name into L2-normalised features.
+    """Encode every template filled with every class name into L2-normalised features (`normalise`) or raw ones.
 
     Args:
         text_encoder: frozen encoder with `encode_tokens`; its device and dtype are kept.
         templates: P templates, each with one `{}`.
         classnames: C class names; underscores become spaces.
         chunk_size: at most this many prompts are encoded at once (grouped by length, not by template).
+        normalise: False returns the text encoder's features as they are (PromptSRC averages those).
 
     Returns:
-        (P, C, D) features without gradient, unit norm along D.
+        (P, C, D) features without gradient, unit norm along D when `normalise`.
     """
     if not templates or not classnames:
         raise ValueError(
@@ -89,6 +91,8 @@ def encode_class_prompts(
     check_class_prompts_fit(templates, classnames, "the hand-written templates")
     tokens = clip.tokenize(prompts).to(device)  # (P*C, L), template-major
     features = encode_text_chunked(text_encoder, tokens, chunk_size)  # (P*C, D), in input order
+    if not normalise:
+        return features.view(len(templates), len(classnames), features.shape[-1])
     # Normalise in fp32 so fp16 features are rounded once, after the division.
     features = F.normalize(features.float(), dim=-1).to(features.dtype)
     return features.view(len(templates), len(classnames), features.shape[-1])

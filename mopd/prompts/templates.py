@@ -120,6 +120,10 @@ IMAGENET_TEMPLATES: tuple[str, ...] = (
     "a tattoo of the {}.",
 )
 
+# PromptSRC's teacher ensemble (muzairkhattak/PromptSRC, trainers/imagenet_templates.py): the first 60 of
+# the 80, with "a photo of a {}." moved to the front; the same for every dataset.
+PROMPTSRC_TEMPLATES: tuple[str, ...] = (IMAGENET_TEMPLATES[39], *IMAGENET_TEMPLATES[:39], *IMAGENET_TEMPLATES[40:60])
+
 
 # KgCoOp's table (its hand-crafted prompts, the target of its loss) is CoOp's but for DTD.
 KGCOOP_TEMPLATE_CHANGES: dict[str, str] = {

@@ -122,6 +122,18 @@ METHODS: Mapping[str, Method] = MappingProxyType({
     # IVLP as MaPLe's repository publishes it, for every protocol (PromptSRC's 4+4-token, 20-epoch version:
     # CFG=vit_b16_c2_ep20_batch4_4+4ctx).
     "ivlp": Method("ivlp", "IVLP", "IVLP", Setting("vit_b16_c2_ep5_batch4_2+2ctx")),
+    # PromptSRC's scripts (muzairkhattak/PromptSRC): its few-shot GPA of mean 45, std 5 for five datasets is a
+    # commented alternative in the authors' config, a config of its own here.
+    "promptsrc": Method(
+        "promptsrc", "PromptSRC", "PromptSRC", Setting("vit_b16_c2_ep20_batch4_4+4ctx"),
+        protocol_settings={
+            **{protocol: Setting("vit_b16_c2_ep20_batch4_4+4ctx_cross_datasets")
+               for protocol in ("cross_dataset", "domain_generalization")},
+            "few_shot": Setting("vit_b16_c2_ep50_batch4_4+4ctx_few_shot", per_dataset={
+                dataset: "vit_b16_c2_ep50_batch4_4+4ctx_few_shot_gpa45"
+                for dataset in ("stanford_cars", "oxford_flowers", "fgvc_aircraft", "dtd", "eurosat")}),
+        },
+    ),
 })
 
 
