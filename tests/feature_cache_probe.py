@@ -1,7 +1,8 @@
 """Evaluate every trainer with the feature cache off, then on, in one process of the backend MOPD_BACKEND selects.
 
 Run by tests/test_feature_cache_trainers.py as `python feature_cache_probe.py DATA_ROOT WORK_DIR PREC...`. It
-prints one JSON object: per precision, for each trainer and mode ("off", then "on"), the logits the evaluator received,
+prints one JSON object: per precision, for each trainer and mode ("off", then "on"), the logits the evaluator received
+and those of the model's forward pass (the training path) on the same images,
 the results, the features the image encoder produced (with the cache on: those stored in the cache
 file afterwards), how many images the encoder saw and how many samples the test loader read.
 """
@@ -23,6 +24,7 @@ from mopd.backend import BACKEND, TRAINER_REGISTRY, build_trainer, set_random_se
 from mopd.config.defaults import get_cfg  # noqa: E402
 from mopd.feature_cache.store import FeatureStore  # noqa: E402
 from test_train_e2e import TRAINER_CONFIGS, TRAINER_OVERRIDES  # noqa: E402
+from trainers.lpclip import LinearProbeCLIP  # noqa: E402
 
 CONFIGS = {**TRAINER_CONFIGS, "ZeroshotCLIP": ("CoOp", "vit_b16.yaml"),
            "LinearProbeCLIP": ("LinearProbeCLIP", "vit_b16.yaml")}
@@ -87,15 +89,21 @@ def _evaluate(trainer) -> dict:
         trainer.test()
     finally:
         wrapper.__getitem__ = read_sample
-    evaluator = trainer.evaluator
+    evaluator, counted = trainer.evaluator, dict(counts)  # what test() did, before the forward pass below
+    forward = []
+    if not isinstance(trainer, LinearProbeCLIP):  # the forward pass of training, in eval mode, batch by batch
+        trainer.set_model_mode("eval")
+        with torch.no_grad(), trainer.precision.autocast():
+            forward = [trainer.model(batch["img"].to(trainer.device)).logits.float().cpu() for batch in trainer.test_loader]
     return {
         "results": {name: float(value) for name, value in results.items()},
         "y_pred": [int(p) for p in evaluator._y_pred],
         "y_true": [int(t) for t in evaluator._y_true],
         "logits": torch.cat(logits).tolist(),
+        "forward_logits": torch.cat(forward).tolist() if forward else [],
         "encoded_features": torch.cat(encoded).float().tolist() if encoded else [],
         "dtype": str(encoded[0].dtype) if encoded else "",
-        **counts,
+        **counted,
     }
 
 

@@ -15,10 +15,14 @@ from mopd.methods.promptsrc_loss import promptsrc_loss
 from mopd.prompts.prompted_clip import PromptedOutput
 from mopd.prompts.templates import PROMPTSRC_TEMPLATES
 from mopd.training.checkpoint_hooks import CLASS_NAME_BUFFERS
+from mopd.training.two_tower import check_frozen_clip_weights
 
 from .ivlp import IVLP
 
 logger = logging.getLogger(__name__)
+
+# The authors' frozen copy of CLIP's image tower (the image teacher), saved inside their prompt learner.
+_AUTHORS_TEACHER_PREFIX = "prompt_learner.ZS_image_encoder."
 
 
 @TRAINER_REGISTRY.register()
@@ -32,7 +36,9 @@ class PromptSRC(IVLP):
 
     The authors' GPA averages every weight of the model, so frozen fp16 weights come out rounded
     (`mopd.methods.gpa`): by default that rounding is reproduced, at the end of training and when a
-    checkpoint is evaluated; `GPA_ONLY_PROMPTS True` averages only the prompts.
+    checkpoint is evaluated; `GPA_ONLY_PROMPTS True` averages only the prompts. The authors' run folders
+    evaluate as they are: their checkpoints hold those rounded frozen weights, which are checked to be
+    this run's CLIP rounded the same way.
     """
 
     prompt_node = "PROMPTSRC"
@@ -45,6 +51,7 @@ class PromptSRC(IVLP):
         super().build_model()
         self.gpa_sum: dict[str, torch.Tensor] = {}  # the weighted sum of the prompts over the epochs so far
         self.gpa_applied = False
+        self.loaded_rounded_frozen_weights = False  # an authors' checkpoint whose frozen weights GPA rounded
 
     def gpa_weights(self, epochs: int | None = None) -> list[float]:
         """The GPA weight of each epoch of training (`OPTIM.MAX_EPOCH`, or `epochs`)."""
@@ -55,12 +62,22 @@ class PromptSRC(IVLP):
         return {"PromptSRC's 60 ImageNet templates": list(PROMPTSRC_TEMPLATES)}
 
     def before_train_extra(self) -> None:
-        """Frozen CLIP's class features: the unnormalised mean over the templates, normalised, in fp32."""
+        """Frozen CLIP's class features: the unnormalised mean over the templates, normalised, in fp32.
+
+        All templates' prompts are encoded together, grouped by length; with AUTHORS_NUMERICS one
+        template at a time and averaged as the authors' code does (the same numbers to the last bit).
+        """
         encoder = self.model.text_encoder
         if encoder.dtype != torch.float32:
             encoder = copy.deepcopy(encoder).float()  # the authors encode the ensemble with an fp32 CLIP
-        features = encode_class_prompts(encoder, PROMPTSRC_TEMPLATES, self.dm.dataset.classnames, normalise=False)
-        self.teacher_text_features = F.normalize(features.float().mean(dim=0), dim=-1)  # (C, D) fp32
+        classnames = self.dm.dataset.classnames
+        if self.cfg.TRAINER.COOP.AUTHORS_NUMERICS:
+            per_template = [encode_class_prompts(encoder, [template], classnames, normalise=False)[0]
+                            for template in PROMPTSRC_TEMPLATES]
+            mean = torch.stack(per_template, dim=1).mean(dim=1)
+        else:
+            mean = encode_class_prompts(encoder, PROMPTSRC_TEMPLATES, classnames, normalise=False).mean(dim=0)
+        self.teacher_text_features = F.normalize(mean.float(), dim=-1)  # (C, D) fp32
 
     def parse_batch_train(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch, and frozen CLIP's normalised features of its images (the unprompted image tower)."""
@@ -154,3 +171,23 @@ class PromptSRC(IVLP):
         if gpa and gpa["frozen_weights_rounded"]:
             weights = gaussian_epoch_weights(gpa["mean"], gpa["std"], gpa["epochs"])
             self.round_frozen_weights(weights, with_class_name_buffers=False)
+        elif self.loaded_rounded_frozen_weights:
+            self.round_frozen_weights(self.gpa_weights(), with_class_name_buffers=False)
+
+    def convert_foreign_state_dict(self, name: str, state_dict: dict) -> dict:
+        """The authors' checkpoint: their image teacher, a copy of CLIP's image tower, is checked and dropped too."""
+        teacher = {"image_encoder." + key[len(_AUTHORS_TEACHER_PREFIX):]: state_dict.pop(key)
+                   for key in list(state_dict) if key.startswith(_AUTHORS_TEACHER_PREFIX)}
+        if teacher:
+            self.check_frozen_weights(teacher)
+        return super().convert_foreign_state_dict(name, state_dict)
+
+    def check_frozen_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        """The authors' frozen weights are this run's CLIP as their GPA rounds it (`OPTIM.MAX_EPOCH` epochs), or as is."""
+        gpa_weights = self.gpa_weights()
+        try:
+            check_frozen_clip_weights(weights, self.model, lambda weight: aggregate_constant(weight, gpa_weights))
+        except ValueError:
+            check_frozen_clip_weights(weights, self.model)  # written before GPA (an epoch before the last)
+            return
+        self.loaded_rounded_frozen_weights = True

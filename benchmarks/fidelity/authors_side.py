@@ -13,6 +13,14 @@ on the import path; nothing of this repository is imported, and nothing is writt
   P5  the synthetic dataset registered in Dassl's registry, split as their OxfordPets splits
   P7  MaPLe in fp32 only: `proj` cast back to fp32 after their `.half()` (a DEVIATION: their MaPLe
       crashes in fp32 without it; the initial values stay the fp16-rounded draws)
+  P8  PromptSRC: `.cuda()` of tensors and modules returns them unmoved (their code calls it
+      unconditionally; it has no CPU path)
+  P9  PromptSRC in fp32 only (a DEVIATION: it crashes in fp32 otherwise): their image teacher, a separate
+      fp16 CLIP image tower, cast to fp32; their teacher class features kept in fp32 where their forward
+      casts them to fp16 for the teacher logits (fp32 images against fp16 features fail)
+
+PromptSRC's loss parts are read from their own calls of F.cross_entropy, F.l1_loss and F.kl_div,
+recorded without changing them.
 """
 from __future__ import annotations
 
@@ -52,8 +60,10 @@ from dassl.engine.trainer import SimpleTrainer  # noqa: E402
 from dassl.utils import set_random_seed, setup_logger  # noqa: E402
 from datasets.oxford_pets import OxfordPets  # noqa: E402
 
-TRAINER_FILES = {"MaPLe": "MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml", "IVLP": "IVLP/vit_b16_c2_ep5_batch4_2+2ctx.yaml"}
-MODEL_FOLDERS = {"MaPLe": "MultiModalPromptLearner", "IVLP": "VLPromptLearner"}
+TRAINER_FILES = {"MaPLe": "MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml", "IVLP": "IVLP/vit_b16_c2_ep5_batch4_2+2ctx.yaml",
+                 "PromptSRC": "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml"}
+MODEL_FOLDERS = {"MaPLe": "MultiModalPromptLearner", "IVLP": "VLPromptLearner", "PromptSRC": "VLPromptLearner"}
+NODES = {"MaPLe": "MAPLE", "IVLP": "IVLP", "PromptSRC": "PROMPTSRC"}
 
 
 @DATASET_REGISTRY.register()
@@ -84,9 +94,61 @@ if SPEC["method"] == "MaPLe" and SPEC["prec"] == "fp32":  # P7
     authors_maple.MultiModalPromptLearner.__init__ = _fp32_proj_init
 
 
+class _Fp32Features(torch.Tensor):
+    """A tensor whose `.half()` keeps fp32 (P9: their teacher class features in an fp32 run)."""
+
+    def half(self, *args, **kwargs):
+        return self.float()
+
+
+class _RecordedLosses:
+    """Their `F` (torch.nn.functional) with the loss functions' results recorded, in call order."""
+
+    def __init__(self, functional) -> None:
+        self._functional, self.calls = functional, []
+
+    def __getattr__(self, name: str):
+        function = getattr(self._functional, name)
+        if name not in ("cross_entropy", "l1_loss", "kl_div"):
+            return function
+
+        def recorded(*args, **kwargs):
+            result = function(*args, **kwargs)
+            self.calls.append((name, float(result), args[0].numel()))
+            return result
+
+        return recorded
+
+
+LOSSES = None
+if SPEC["method"] == "PromptSRC":
+    torch.Tensor.cuda = lambda self, *args, **kwargs: self  # P8
+    torch.nn.Module.cuda = lambda self, *args, **kwargs: self
+    import trainers.promptsrc as authors_promptsrc
+
+    LOSSES = authors_promptsrc.F = _RecordedLosses(authors_promptsrc.F)
+    if SPEC["prec"] == "fp32":  # P9
+        _teacher_init = authors_promptsrc.VLPromptLearner.__init__
+
+        def _fp32_teacher_init(self, cfg, classnames, clip_model):
+            _teacher_init(self, cfg, classnames, clip_model)
+            self.ZS_image_encoder.float()
+            self.fixed_embeddings = self.fixed_embeddings.as_subclass(_Fp32Features)
+
+        authors_promptsrc.VLPromptLearner.__init__ = _fp32_teacher_init
+
+
+def loss_parts(summary: dict) -> dict:
+    """PromptSRC's parts of the step just taken, as they enter the total (their weights; KL divided by B * C)."""
+    calls, LOSSES.calls = LOSSES.calls, []
+    (_, ce, _), (_, text, _), (_, image, _), (_, kl, logits) = calls  # their call order in one step
+    weights = SPEC["loss_weights"]
+    return {"ce": ce, "text_l1": text * weights["text"], "image_l1": image * weights["image"], "kl": kl / logits}
+
+
 def _args(subsample: str, eval_only: bool, prec: str) -> argparse.Namespace:
     """Their command line: the published config file, the spec's settings as overrides."""
-    node = "MAPLE" if SPEC["method"] == "MaPLe" else "IVLP"
+    node = NODES[SPEC["method"]]
     opts = ["DATASET.NAME", "Synthetic", "DATASET.NUM_SHOTS", str(SPEC["num_shots"]),
             "DATASET.SUBSAMPLE_CLASSES", subsample, "INPUT.SIZE", f"({SPEC['image_size']}, {SPEC['image_size']})",
             "DATALOADER.NUM_WORKERS", "0", "OPTIM.MAX_EPOCH", str(SPEC["epochs"]), "USE_CUDA", "False",
@@ -115,7 +177,7 @@ def on_saved_batches() -> dict:
     batches = torch.load(SPEC["batches_file"])
     trainer = build("base", eval_only=False)
     classnames = {"base": list(trainer.dm.dataset.classnames)}
-    result = train_on(trainer, batches, trainer.model)
+    result = train_on(trainer, batches, trainer.model, loss_parts if LOSSES else None)
     accuracies = {"base": result.pop("acc_base")}
     evaluator = build("new", eval_only=True)
     classnames["new"] = list(evaluator.dm.dataset.classnames)

@@ -1,7 +1,7 @@
-r"""Run the authors' MaPLe and IVLP and ours on identical inputs; compare losses, prompts and accuracies.
+r"""Run the authors' MaPLe, IVLP and PromptSRC and ours on identical inputs; compare losses, prompts and accuracies.
 
     python benchmarks/fidelity/compare_authors.py \
-        --authors /path/to/multimodal-prompt-learning --dassl /path/to/Dassl.pytorch
+        --authors /path/to/multimodal-prompt-learning --dassl /path/to/Dassl.pytorch [--promptsrc /path/to/PromptSRC]
 
 Sides, each in its own process: the authors' train.py and trainers under real Dassl (authors_side.py,
 with the run-time patches listed there; their files are never changed), and this repository's
@@ -28,7 +28,9 @@ from inputs import BACKBONE_NAME, Inputs, prepare_inputs
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The published base-to-new prompt depths (configs/trainers/<method>/ of the authors); capped at --layers.
-PUBLISHED_DEPTHS = {"MaPLe": {"PROMPT_DEPTH": 9}, "IVLP": {"PROMPT_DEPTH_VISION": 12, "PROMPT_DEPTH_TEXT": 12}}
+PUBLISHED_DEPTHS = {"MaPLe": {"PROMPT_DEPTH": 9}, "IVLP": {"PROMPT_DEPTH_VISION": 12, "PROMPT_DEPTH_TEXT": 12},
+                    "PromptSRC": {"PROMPT_DEPTH_VISION": 9, "PROMPT_DEPTH_TEXT": 9}}
+METHODS = tuple(PUBLISHED_DEPTHS)
 # What each criterion must meet, per precision (None: reported, not judged). fp16 losses are fp16 numbers on
 # the authors' side (CE on fp16 logits), about 5e-4 apart, and fp16 steps round differently on CPU kernels.
 TOLERANCES = {"fp32": 1e-5, "fp16": None}
@@ -40,9 +42,10 @@ SIDES = (*BACKENDS, AUTHORS_NUMERICS_SIDE)
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--authors", required=True, help="clone of muzairkhattak/multimodal-prompt-learning")
+    parser.add_argument("--promptsrc", default="", help="clone of muzairkhattak/PromptSRC (for --methods PromptSRC)")
     parser.add_argument("--dassl", required=True, help="clone of KaiyangZhou/Dassl.pytorch")
     parser.add_argument("--work", default=os.path.join("output", "fidelity"), help="folder for inputs, runs, logs")
-    parser.add_argument("--methods", nargs="+", default=["MaPLe", "IVLP"], choices=["MaPLe", "IVLP"])
+    parser.add_argument("--methods", nargs="+", default=["MaPLe", "IVLP"], choices=METHODS)
     parser.add_argument("--precisions", nargs="+", default=["fp32", "fp16"], choices=["fp32", "fp16"])
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--layers", type=int, default=9, help="layers per tower of the CLIP (>= 9 for depth 9)")
@@ -56,8 +59,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "cross-entropy on the logits' own dtype, as the authors' code computes them")
     parser.add_argument("--reuse", action="store_true", help="keep the results of sides that already ran")
     args = parser.parse_args(argv)
-    for path, inside, what in ((args.authors, "trainers/maple.py", "muzairkhattak/multimodal-prompt-learning"),
-                               (args.dassl, "dassl/engine/trainer.py", "KaiyangZhou/Dassl.pytorch")):
+    clones = [(args.authors, "trainers/maple.py", "muzairkhattak/multimodal-prompt-learning"),
+              (args.dassl, "dassl/engine/trainer.py", "KaiyangZhou/Dassl.pytorch")]
+    if "PromptSRC" in args.methods:
+        clones.append((args.promptsrc, "trainers/promptsrc.py", "muzairkhattak/PromptSRC (--promptsrc)"))
+    for path, inside, what in clones:
         if not os.path.isfile(os.path.join(path, inside)):
             parser.error(f"{path} has no {inside}: give the path of a clone of {what}")
     return args
@@ -94,10 +100,12 @@ def run_case(args: argparse.Namespace, inputs: Inputs, method: str, prec: str) -
     common = {"method": method, "prec": prec, "seed": args.seed, "depths": depths, "epochs": inputs.epochs,
               "num_shots": 16, "drive": "saved_batches",
               "image_size": inputs.image_size, "clip_file": inputs.clip_file, "data_root": inputs.data_root,
-              "batches_file": inputs.batches_file}
+              "batches_file": inputs.batches_file,
+              "loss_weights": {"text": 25, "image": 10}}  # PromptSRC's published TEXT_ and IMAGE_LOSS_WEIGHT
     authors_dir = os.path.join(runs, f"authors_{method}_{prec}")
     results = {"authors": _run_side("authors_side.py", {
-        **common, "authors": os.path.abspath(args.authors), "dassl": os.path.abspath(args.dassl),
+        **common, "authors": os.path.abspath(args.promptsrc if method == "PromptSRC" else args.authors),
+        "dassl": os.path.abspath(args.dassl),
         "output_dir": authors_dir, "result_file": authors_dir + ".pt"}, {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"},
         args.reuse)}
     sides = [(backend, backend, False) for backend in args.backends]
@@ -137,12 +145,15 @@ def compare_side(ours: dict, authors: dict) -> dict:
     """Every criterion of one of our backends against the authors' run."""
     mapped = ours["authors_mapped"]
     losses = [(o["loss"], a["loss"]) for o, a in zip(ours["steps"], authors["steps"])]
+    parts = [abs(o["parts"][name] - a["parts"][name]) / abs(a["parts"][name])
+             for o, a in zip(ours["steps"], authors["steps"]) for name in a.get("parts", {})]
     initial, initial_at = compare_params(ours["initial"], mapped["initial"])
     final, final_at = compare_params(ours["final"], mapped["final"])
     return {
         "steps": (len(ours["steps"]), len(authors["steps"])),
         "lr": max(abs(o["lr"] - a["lr"]) / a["lr"] for o, a in zip(ours["steps"], authors["steps"])),
         "loss": max(abs(o - a) / abs(a) for o, a in losses),
+        "parts": max(parts, default=0.0),  # PromptSRC's loss parts; 0 for a loss of one part
         "losses": losses,
         "initial": initial, "initial_at": initial_at, "final": final, "final_at": final_at,
         "final_l2": relative_l2(ours["final"], mapped["final"]) if set(ours["final"]) == set(mapped["final"]) else final,
@@ -158,7 +169,7 @@ def _verdict(value: float, tolerance: float | None) -> str:
 
 def report(all_results: dict) -> bool:
     """Print the comparison table and the loss traces; True when every judged criterion passes."""
-    header = ("method", "prec", "backend", "init prompts", "losses", "final prompts", "lr",
+    header = ("method", "prec", "backend", "init prompts", "losses", "loss parts", "final prompts", "lr",
               "base acc ours/auth", "new acc ours/auth", "auth ckpt here b/n")
     rows, passed = [header], True
     for (method, prec), results in all_results.items():
@@ -167,9 +178,10 @@ def report(all_results: dict) -> bool:
             c = compare_side(results[backend], results["authors"])
             (acc, auth_acc), here = c["acc"], c["authors_checkpoint_acc"]
             same_acc = acc == auth_acc and here == auth_acc and c["classnames"] and c["steps"][0] == c["steps"][1]
-            judged = [c["initial"], c["loss"], c["final"], c["lr"]]
+            judged = [c["initial"], c["loss"], c["parts"], c["final"], c["lr"]]
             passed &= same_acc and (tolerance is None or max(judged) <= tolerance)
             rows.append((method, prec, backend, _verdict(c["initial"], tolerance), _verdict(c["loss"], tolerance),
+                         _verdict(c["parts"], tolerance),
                          _verdict(c["final"], tolerance), _verdict(c["lr"], tolerance),
                          f"{acc['base']:.1f}/{auth_acc['base']:.1f}", f"{acc['new']:.1f}/{auth_acc['new']:.1f}",
                          f"{here['base']:.1f}/{here['new']:.1f}" + ("" if same_acc else " FAIL")))

@@ -42,15 +42,23 @@ def trainable(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone().cpu() for name, p in model.named_parameters() if p.requires_grad}
 
 
-def record_steps(trainer) -> list[dict]:
-    """Wrap the trainer's `forward_backward` to log each step's epoch, batch, lr (before the step) and loss."""
+LOSS_PARTS = ("ce", "kl", "text_l1", "image_l1")  # PromptSRC's, each as it enters the total
+
+
+def record_steps(trainer, parts=None) -> list[dict]:
+    """Wrap the trainer's `forward_backward` to log each step's epoch, batch, lr (before the step), loss and its parts.
+
+    `parts(summary)` gives the step's loss parts; by default the `LOSS_PARTS` of the trainer's own summary.
+    """
     steps: list[dict] = []
     step = trainer.forward_backward
 
     def recorded(batch):
         lr = trainer.get_current_lr()
         summary = step(batch)
-        steps.append({"epoch": trainer.epoch, "batch": trainer.batch_idx, "lr": lr, "loss": summary["loss"]})
+        step_parts = parts(summary) if parts else {name: summary[name] for name in LOSS_PARTS if name in summary}
+        steps.append({"epoch": trainer.epoch, "batch": trainer.batch_idx, "lr": lr, "loss": summary["loss"],
+                      "parts": step_parts})
         return summary
 
     trainer.forward_backward = recorded
@@ -64,7 +72,7 @@ def test_on(trainer, batches: list[dict]) -> float:
     return float(trainer.test())
 
 
-def train_on(trainer, batches: dict, model: torch.nn.Module) -> dict:
+def train_on(trainer, batches: dict, model: torch.nn.Module, parts=None) -> dict:
     """Run `trainer.train()` on the saved batches; return steps, trainable parameters before and after, base accuracy."""
     trainer.train_loader_x = EpochBatches(batches["train"], trainer)
     trainer.test_loader = TestBatches(batches["test_base"])
@@ -78,6 +86,6 @@ def train_on(trainer, batches: dict, model: torch.nn.Module) -> dict:
 
     trainer.test = recorded_test
     initial = trainable(model)
-    steps = record_steps(trainer)
+    steps = record_steps(trainer, parts)
     trainer.train()
     return {"steps": steps, "initial": initial, "final": trainable(model), "acc_base": accuracies[-1]}

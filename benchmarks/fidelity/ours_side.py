@@ -31,7 +31,9 @@ import train as our_train  # noqa: E402
 from mopd.backend import BACKEND  # noqa: E402
 from mopd.clip import backbones  # noqa: E402
 
-TRAINER_FILES = {"MaPLe": "MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml", "IVLP": "IVLP/vit_b16_c2_ep5_batch4_2+2ctx.yaml"}
+TRAINER_FILES = {"MaPLe": "MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml", "IVLP": "IVLP/vit_b16_c2_ep5_batch4_2+2ctx.yaml",
+                 "PromptSRC": "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml"}
+NODES = {"MaPLe": "MAPLE", "IVLP": "IVLP", "PromptSRC": "PROMPTSRC"}
 
 
 def _register_backbone() -> None:
@@ -41,7 +43,7 @@ def _register_backbone() -> None:
 
 def build(subsample: str, output_dir: str, model_dir: str = ""):
     """train.py's steps up to the trainer (config, checks, seed, logger, build_trainer, load_model)."""
-    node = "MAPLE" if SPEC["method"] == "MaPLe" else "IVLP"
+    node = NODES[SPEC["method"]]
     argv = ["--root", SPEC["data_root"], "--seed", str(SPEC["seed"]), "--trainer", SPEC["method"],
             "--dataset-config-file", os.path.join(REPO, "configs", "datasets", "synthetic.yaml"),
             "--config-file", os.path.join(REPO, "configs", "trainers", TRAINER_FILES[SPEC["method"]]),

@@ -109,10 +109,12 @@ class TwoTowerPromptedCLIP(PromptedCLIP):
         super().__init__(clip_model, prompt_learner)
         self.image_encoder = PromptedVisionTransformer(clip_model.visual)
 
-    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
-        """Normalised image features (B, D) under the learned vision prompts (with their graph when training)."""
-        features = self.image_encoder(image.type(self.dtype), self.prompt_learner.vision_prompts())
-        return F.normalize(features, dim=-1)
+    def image_features(self, image: torch.Tensor) -> torch.Tensor:
+        """Image features (B, D) under the learned vision prompts, not normalised (with their graph when training).
+
+        Training (`encode_image`) and evaluation (`encode_images` of the feature-cache module) both read them.
+        """
+        return self.image_encoder(image.type(self.dtype), self.prompt_learner.vision_prompts())
 
     def encode_classes(self) -> torch.Tensor:
         """Normalised class features (C, D) under the learned text context and deep text prompts."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 import torch
 from torch import nn
@@ -58,9 +59,14 @@ class TwoTowerPromptsMixin:
             else:
                 learned[ours] = value
         if frozen:
-            check_frozen_clip_weights(frozen, self.model)
+            self.check_frozen_weights(frozen)
             logger.info("Dropped %d frozen CLIP weights of the checkpoint (equal to this run's CLIP)", len(frozen))
         return super().convert_foreign_state_dict(name, learned)
+
+
+    def check_frozen_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        """Raise ValueError unless the authors' frozen CLIP weights are this run's (`check_frozen_clip_weights`)."""
+        check_frozen_clip_weights(weights, self.model)
 
 
 def _our_frozen_key(key: str) -> str | None:
@@ -70,8 +76,12 @@ def _our_frozen_key(key: str) -> str | None:
     return None
 
 
-def check_frozen_clip_weights(weights: dict[str, torch.Tensor], model: nn.Module) -> None:
+def check_frozen_clip_weights(weights: dict[str, torch.Tensor], model: nn.Module,
+                              expected: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
     """Raise ValueError unless every entry is a frozen CLIP weight of `model`, equal to it (in `model`'s dtype).
+
+    `expected` turns each of `model`'s weights into the value the checkpoint must hold (PromptSRC's GPA
+    rounds them).
 
     Entries that are not CLIP weights would be learned tensors this code does not know; CLIP weights of
     another shape or value mean the checkpoint was trained on another CLIP than this run's.
@@ -86,6 +96,8 @@ def check_frozen_clip_weights(weights: dict[str, torch.Tensor], model: nn.Module
     differing = []
     for key, value in weights.items():
         mine = ours[_our_frozen_key(key)]
+        if expected is not None and value.shape == mine.shape and mine.is_floating_point():
+            mine = expected(mine)
         if value.shape != mine.shape or not torch.equal(value.to(mine.dtype), mine):
             differing.append(key)
     if differing:
