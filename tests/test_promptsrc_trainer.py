@@ -50,7 +50,7 @@ def test_logged_loss_is_the_sum_of_its_parts_and_the_final_prompts_are_the_gauss
     # The last checkpoint holds the average (not epoch 3's prompts), and says that evaluation rounds frozen weights.
     for name, value in _prompts(final).items():
         assert torch.equal(value, final["training_state"]["gpa_sum"][name])
-    assert final["meta"]["gpa"] == {"mean": 2, "std": 1, "epochs": 3, "frozen_weights_rounded": True}
+    assert final["meta"]["gpa"] == {"mean": 2, "std": 1, "epochs": 3, "frozen_weights_rounded": True, "precision": "fp32"}
     assert "gpa" not in second["meta"]
     assert 0 <= accuracy(proc.stdout) <= 100
 

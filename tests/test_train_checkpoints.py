@@ -3,6 +3,7 @@ a stale pointer, and checkpoints of the original repositories. One clear message
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 
@@ -23,6 +24,7 @@ CONFIGS = {
     "MoPD": config("trainers", "MoPD", "vit_b16_ep25_ctxv1.yaml"),
     "MaPLe": config("trainers", "MaPLe", "vit_b16_c2_ep5_batch4_2ctx.yaml"),
     "IVLP": config("trainers", "IVLP", "vit_b16_c2_ep5_batch4_2+2ctx.yaml"),
+    "PromptSRC": config("trainers", "PromptSRC", "vit_b16_c2_ep20_batch4_4+4ctx.yaml"),
 }
 AUTHORS_FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "authors_checkpoints")
 
@@ -235,22 +237,24 @@ def test_original_cocoop_checkpoint_evaluates_like_the_same_weights_in_our_layou
     assert results[0] == results[1]
 
 
-def _ivlp_fixture() -> tuple[str, dict, list[str]]:
-    """The authors' IVLP run folder, what made it, and the overrides that evaluate it as they did."""
-    folder = os.path.join(AUTHORS_FIXTURES, "ivlp")
+def _authors_fixture(method: str) -> tuple[str, dict, list[str]]:
+    """The authors' run folder of `method`, what made it, and the overrides that evaluate it as they did."""
+    folder = os.path.join(AUTHORS_FIXTURES, method.lower())
     with open(os.path.join(folder, "expected.json")) as f:
         expected = json.load(f)
     settings = expected["settings"]
-    assert (settings["seed"], settings["num_shots"]) == (1, 4)  # as `_args` sets them
-    depths = [item for key, value in settings["depths"].items() for item in (f"TRAINER.IVLP.{key}", str(value))]
-    return folder, expected, [*depths, "TRAINER.COOP.PREC", settings["eval_prec"]]
+    assert (settings["seed"], settings["num_shots"], settings["method"]) == (1, 4, method)  # as `_args` sets them
+    node = method.upper()
+    opts = [item for key, value in {**settings["depths"], **settings.get("method_opts", {})}.items()
+            for item in (f"TRAINER.{node}.{key}", str(value))]
+    return folder, expected, [*opts, "TRAINER.COOP.PREC", settings["eval_prec"], "OPTIM.MAX_EPOCH", str(settings["epochs"])]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_authors_ivlp_run_folder_evaluates_to_their_accuracy_and_as_the_same_prompts_in_our_layout(
     backend, data_root, tmp_path
 ):
-    folder, expected, extra = _ivlp_fixture()
+    folder, expected, extra = _authors_fixture("IVLP")
     epoch = expected["settings"]["epochs"]
     flags = ("--eval-only", "--model-dir", folder, "--load-epoch", str(epoch))
     for classes in ("base", "new"):
@@ -269,6 +273,29 @@ def test_authors_ivlp_run_folder_evaluates_to_their_accuracy_and_as_the_same_pro
     proc = run_train(_eval_args(data_root, "IVLP", plain, str(tmp_path / "plain_eval"), epoch, *extra), backend,
                      str(tmp_path))
     assert accuracy(proc.stdout) == pytest.approx(expected["authors_evaluation"]["new"]["accuracy"], abs=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_authors_promptsrc_run_folder_evaluates_to_their_accuracy_on_their_gpa_rounded_frozen_weights(
+    backend, data_root, tmp_path
+):
+    folder, expected, extra = _authors_fixture("PromptSRC")
+    flags = ("--eval-only", "--model-dir", folder, "--load-epoch", str(expected["settings"]["epochs"]))
+    for classes in ("base", "new"):
+        out = str(tmp_path / f"eval_{classes}")
+        proc = run_train(_args(data_root, "PromptSRC", out, *extra, flags=flags, classes=classes), backend,
+                         str(tmp_path))
+        # their image teacher and frozen weights are this run's CLIP as their GPA rounds it (in fp16), and replace it
+        assert re.search(r"GPA: the \d+ frozen CLIP weights of the checkpoint .* replace this run's", proc.stdout)
+        assert accuracy(proc.stdout) == pytest.approx(expected["authors_evaluation"][classes]["accuracy"], abs=1e-9)
+
+
+def test_authors_promptsrc_checkpoint_of_another_clip_is_refused(data_root, tmp_path):
+    folder, expected, extra = _authors_fixture("PromptSRC")
+    flags = ("--eval-only", "--model-dir", folder, "--load-epoch", str(expected["settings"]["epochs"]))
+    proc = run_train(_args(data_root, "PromptSRC", str(tmp_path / "eval"), *extra, "MODEL.BACKBONE.NAME", "tiny12",
+                           flags=flags), "builtin", str(tmp_path), check=False)
+    assert proc.returncode != 0 and "trained on other CLIP weights" in proc.stderr
 
 
 def _authors_maple_layout(learner: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -301,7 +328,7 @@ def test_authors_maple_run_folder_evaluates_like_the_same_prompts_in_our_layout(
         proc = run_train(_eval_args(data_root, "MaPLe", run, str(tmp_path / name), 1, "TRAINER.MAPLE.PROMPT_DEPTH", "2"),
                          "builtin", str(tmp_path))
         results[name] = accuracy(proc.stdout)
-    assert "frozen CLIP weights of the checkpoint (equal to this run's CLIP)" in proc.stdout
+    assert "frozen CLIP weights of the checkpoint (checked against this run's CLIP)" in proc.stdout
     assert results["authors"] == results["ours"]
 
 

@@ -15,7 +15,7 @@ from mopd.methods.promptsrc_loss import promptsrc_loss
 from mopd.prompts.prompted_clip import PromptedOutput
 from mopd.prompts.templates import PROMPTSRC_TEMPLATES
 from mopd.training.checkpoint_hooks import CLASS_NAME_BUFFERS
-from mopd.training.two_tower import check_frozen_clip_weights
+from mopd.training.two_tower import check_frozen_clip_weights, our_frozen_key
 
 from .ivlp import IVLP
 
@@ -51,7 +51,7 @@ class PromptSRC(IVLP):
         super().build_model()
         self.gpa_sum: dict[str, torch.Tensor] = {}  # the weighted sum of the prompts over the epochs so far
         self.gpa_applied = False
-        self.loaded_rounded_frozen_weights = False  # an authors' checkpoint whose frozen weights GPA rounded
+        self.authors_frozen_weights: dict[str, torch.Tensor] = {}  # an authors' checkpoint's GPA-rounded frozen weights
 
     def gpa_weights(self, epochs: int | None = None) -> list[float]:
         """The GPA weight of each epoch of training (`OPTIM.MAX_EPOCH`, or `epochs`)."""
@@ -150,7 +150,7 @@ class PromptSRC(IVLP):
                                      "gpa_mean": src.GPA_MEAN, "gpa_std": src.GPA_STD, "gpa_only_prompts": src.GPA_ONLY_PROMPTS}
         if self.gpa_applied:  # not compared: what evaluation of this checkpoint must do to the frozen weights
             meta["gpa"] = {"mean": src.GPA_MEAN, "std": src.GPA_STD, "epochs": self.max_epoch,
-                           "frozen_weights_rounded": not src.GPA_ONLY_PROMPTS}
+                           "frozen_weights_rounded": not src.GPA_ONLY_PROMPTS, "precision": self.cfg.TRAINER.COOP.PREC}
         return meta
 
     def training_state(self) -> dict:
@@ -169,10 +169,20 @@ class PromptSRC(IVLP):
         """A GPA checkpoint whose training rounded the frozen weights is evaluated on frozen weights rounded the same."""
         gpa = (checkpoint.get("meta") or {}).get("gpa")
         if gpa and gpa["frozen_weights_rounded"]:
+            if gpa.get("precision") != self.cfg.TRAINER.COOP.PREC:
+                logger.warning("GPA rounded the frozen weights in %s precision during training; this evaluation runs "
+                               "in %s and rounds them in it (they differ from the training's at round-off level)",
+                               gpa.get("precision"), self.cfg.TRAINER.COOP.PREC)
             weights = gaussian_epoch_weights(gpa["mean"], gpa["std"], gpa["epochs"])
             self.round_frozen_weights(weights, with_class_name_buffers=False)
-        elif self.loaded_rounded_frozen_weights:
-            self.round_frozen_weights(self.gpa_weights(), with_class_name_buffers=False)
+        elif self.authors_frozen_weights:  # evaluated as the authors' code does: on the checkpoint's frozen weights
+            state = self.model.state_dict()
+            with torch.no_grad():
+                for key, value in self.authors_frozen_weights.items():
+                    state[our_frozen_key(key)].copy_(value)
+            logger.info("GPA: the %d frozen CLIP weights of the checkpoint (this run's, rounded by the authors' GPA) "
+                        "replace this run's", len(self.authors_frozen_weights))
+            self.authors_frozen_weights = {}
 
     def convert_foreign_state_dict(self, name: str, state_dict: dict) -> dict:
         """The authors' checkpoint: their image teacher, a copy of CLIP's image tower, is checked and dropped too."""
@@ -190,4 +200,4 @@ class PromptSRC(IVLP):
         except ValueError:
             check_frozen_clip_weights(weights, self.model)  # written before GPA (an epoch before the last)
             return
-        self.loaded_rounded_frozen_weights = True
+        self.authors_frozen_weights.update(weights)

@@ -114,7 +114,7 @@ class _RecordedLosses:
 
         def recorded(*args, **kwargs):
             result = function(*args, **kwargs)
-            self.calls.append((name, float(result), args[0].numel()))
+            self.calls.append((name, result.detach(), args[0].numel()))
             return result
 
         return recorded
@@ -139,11 +139,13 @@ if SPEC["method"] == "PromptSRC":
 
 
 def loss_parts(summary: dict) -> dict:
-    """PromptSRC's parts of the step just taken, as they enter the total (their weights; KL divided by B * C)."""
+    """PromptSRC's parts of the step just taken, as they enter the total: their weights applied as their code
+    applies them, in the dtype of each result (KL times T * T = 1, divided by B * C)."""
     calls, LOSSES.calls = LOSSES.calls, []
     (_, ce, _), (_, text, _), (_, image, _), (_, kl, logits) = calls  # their call order in one step
     weights = SPEC["loss_weights"]
-    return {"ce": ce, "text_l1": text * weights["text"], "image_l1": image * weights["image"], "kl": kl / logits}
+    return {"ce": float(ce), "text_l1": float(text * weights["text"]), "image_l1": float(image * weights["image"]),
+            "kl": float(kl * (1 * 1) / logits)}
 
 
 def _args(subsample: str, eval_only: bool, prec: str) -> argparse.Namespace:
@@ -153,7 +155,7 @@ def _args(subsample: str, eval_only: bool, prec: str) -> argparse.Namespace:
             "DATASET.SUBSAMPLE_CLASSES", subsample, "INPUT.SIZE", f"({SPEC['image_size']}, {SPEC['image_size']})",
             "DATALOADER.NUM_WORKERS", "0", "OPTIM.MAX_EPOCH", str(SPEC["epochs"]), "USE_CUDA", "False",
             f"TRAINER.{node}.PREC", prec]
-    for key, value in SPEC["depths"].items():
+    for key, value in {**SPEC["depths"], **SPEC.get("method_opts", {})}.items():
         opts += [f"TRAINER.{node}.{key}", str(value)]
     return argparse.Namespace(
         root=SPEC["data_root"], output_dir=SPEC["output_dir"] + (f"_eval_{subsample}_{prec}" if eval_only else ""),

@@ -1,9 +1,11 @@
-r"""Write the IVLP checkpoint fixture of tests/fixtures/authors_checkpoints/ with the authors' own code.
+r"""Write a checkpoint fixture of tests/fixtures/authors_checkpoints/ with the authors' own code (IVLP or PromptSRC).
 
     python benchmarks/fidelity/make_authors_fixture.py \
         --authors /path/to/multimodal-prompt-learning --dassl /path/to/Dassl.pytorch
+    python benchmarks/fidelity/make_authors_fixture.py --method PromptSRC \
+        --authors /path/to/PromptSRC --dassl /path/to/Dassl.pytorch
 
-The authors' train.py trains their IVLP as published (their config file, their loaders, fp16) on this
+The authors' train.py trains their method as published (their config file, their loaders, fp16) on this
 repository's "tiny" CLIP and the synthetic dataset of the test suite (tests/conftest.py: 6 classes,
 8/2/4 images each), base classes, then evaluates the checkpoint with --eval-only in fp32 on the base and
 new classes. The checkpoint folder (`VLPromptLearner/`) goes to the fixture folder as it is, with
@@ -26,10 +28,16 @@ from mopd.data.synthetic import generate_synthetic_dataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-FIXTURE = os.path.join(REPO, "tests", "fixtures", "authors_checkpoints", "ivlp")
-# The smallest IVLP that still has deep prompts in both towers of "tiny" (2 layers each); the rest as published.
-SETTINGS = {"method": "IVLP", "prec": "fp16", "eval_prec": "fp32", "seed": 1, "epochs": 2, "num_shots": 4,
-            "image_size": 32, "depths": {"PROMPT_DEPTH_VISION": 2, "PROMPT_DEPTH_TEXT": 2}}
+FIXTURES = os.path.join(REPO, "tests", "fixtures", "authors_checkpoints")
+# The smallest run that still has deep prompts in both towers of "tiny" (2 layers each); the rest as published.
+_COMMON = {"prec": "fp16", "eval_prec": "fp32", "seed": 1, "epochs": 2, "num_shots": 4, "image_size": 32,
+           "depths": {"PROMPT_DEPTH_VISION": 2, "PROMPT_DEPTH_TEXT": 2}}
+SETTINGS = {
+    "IVLP": {"method": "IVLP", **_COMMON},
+    # GPA centred on the last of the 2 epochs, so that both epochs weigh (the published 15 is past the end)
+    "PromptSRC": {"method": "PromptSRC", **_COMMON, "method_opts": {"GPA_MEAN": 2, "GPA_STD": 1}},
+}
+REPOSITORIES = {"IVLP": "muzairkhattak/multimodal-prompt-learning", "PromptSRC": "muzairkhattak/PromptSRC"}
 
 
 def _commit(path: str) -> str:
@@ -39,17 +47,21 @@ def _commit(path: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--authors", required=True, help="clone of muzairkhattak/multimodal-prompt-learning")
+    parser.add_argument("--method", choices=sorted(SETTINGS), default="IVLP")
+    parser.add_argument("--authors", required=True, help="clone of the method's repository (muzairkhattak/"
+                        "multimodal-prompt-learning for IVLP, muzairkhattak/PromptSRC for PromptSRC)")
     parser.add_argument("--dassl", required=True, help="clone of KaiyangZhou/Dassl.pytorch")
-    parser.add_argument("--out", default=FIXTURE, help="fixture folder (replaced)")
+    parser.add_argument("--out", default="", help="fixture folder (replaced; default: the method's, lower case)")
     args = parser.parse_args()
+    settings = SETTINGS[args.method]
+    out = args.out or os.path.join(FIXTURES, args.method.lower())
     with tempfile.TemporaryDirectory(prefix="authors_fixture-") as work:
         clip_file = os.path.join(work, "tiny.pt")
         torch.save(load_clip("tiny").state_dict(), clip_file)
         data_root = os.path.join(work, "data")
         generate_synthetic_dataset(data_root, num_classes=6, train_per_class=8, val_per_class=2, test_per_class=4)
         run = os.path.join(work, "authors_run")
-        spec = {**SETTINGS, "drive": "as_published", "authors": os.path.abspath(args.authors),
+        spec = {**settings, "drive": "as_published", "authors": os.path.abspath(args.authors),
                 "dassl": os.path.abspath(args.dassl), "clip_file": clip_file, "data_root": data_root,
                 "output_dir": run, "result_file": os.path.join(work, "result.pt")}
         with open(os.path.join(work, "spec.json"), "w", encoding="utf-8") as f:
@@ -60,17 +72,18 @@ def main() -> None:
         if proc.returncode:
             sys.exit(f"the authors' run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         result = torch.load(spec["result_file"], weights_only=False)
-        shutil.rmtree(args.out, ignore_errors=True)
-        shutil.copytree(os.path.join(run, result["model_folder"]), os.path.join(args.out, result["model_folder"]))
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(os.path.join(run, result["model_folder"]), os.path.join(out, result["model_folder"]))
     expected = {
-        "made_by": {"authors": f"muzairkhattak/multimodal-prompt-learning@{_commit(args.authors)}",
+        "made_by": {"authors": f"{REPOSITORIES[args.method]}@{_commit(args.authors)}",
                     "dassl": f"KaiyangZhou/Dassl.pytorch@{_commit(args.dassl)}", "torch": torch.__version__,
-                    "command": "python benchmarks/fidelity/make_authors_fixture.py --authors ... --dassl ..."},
-        "settings": SETTINGS,
-        "checkpoint": os.path.join(result["model_folder"], f"model.pth.tar-{SETTINGS['epochs']}"),
+                    "command": f"python benchmarks/fidelity/make_authors_fixture.py --method {args.method} "
+                               "--authors ... --dassl ..."},
+        "settings": settings,
+        "checkpoint": os.path.join(result["model_folder"], f"model.pth.tar-{settings['epochs']}"),
         "authors_evaluation": result["evaluations"],
     }
-    with open(os.path.join(args.out, "expected.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out, "expected.json"), "w", encoding="utf-8") as f:
         json.dump(expected, f, indent=1)
         f.write("\n")
     print(json.dumps(expected, indent=1))

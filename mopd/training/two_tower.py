@@ -60,7 +60,7 @@ class TwoTowerPromptsMixin:
                 learned[ours] = value
         if frozen:
             self.check_frozen_weights(frozen)
-            logger.info("Dropped %d frozen CLIP weights of the checkpoint (equal to this run's CLIP)", len(frozen))
+            logger.info("Dropped %d frozen CLIP weights of the checkpoint (checked against this run's CLIP)", len(frozen))
         return super().convert_foreign_state_dict(name, learned)
 
 
@@ -69,7 +69,8 @@ class TwoTowerPromptsMixin:
         check_frozen_clip_weights(weights, self.model)
 
 
-def _our_frozen_key(key: str) -> str | None:
+def our_frozen_key(key: str) -> str | None:
+    """This model's state-dict key of a frozen CLIP weight of the authors' CustomCLIP (None for other keys)."""
     for theirs, ours in _AUTHORS_FROZEN_PREFIXES:
         if key.startswith(theirs):
             return ours + key[len(theirs):]
@@ -80,31 +81,34 @@ def check_frozen_clip_weights(weights: dict[str, torch.Tensor], model: nn.Module
                               expected: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
     """Raise ValueError unless every entry is a frozen CLIP weight of `model`, equal to it (in `model`'s dtype).
 
-    `expected` turns each of `model`'s weights into the value the checkpoint must hold (PromptSRC's GPA
-    rounds them).
+    `expected` turns each of `model`'s weights, cast to the checkpoint tensor's dtype, into the value
+    the checkpoint must hold (PromptSRC's GPA rounds them).
 
     Entries that are not CLIP weights would be learned tensors this code does not know; CLIP weights of
     another shape or value mean the checkpoint was trained on another CLIP than this run's.
     """
     ours = model.state_dict()
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
-    unknown = [key for key in weights if _our_frozen_key(key) not in ours or _our_frozen_key(key) in trainable]
+    unknown = [key for key in weights if our_frozen_key(key) not in ours or our_frozen_key(key) in trainable]
     if unknown:
         raise ValueError(f"it holds {unknown[:5]} ({len(unknown)} in all), which are neither prompts of "
                          f"{type(model.prompt_learner).__name__} nor frozen CLIP weights; it was written by another "
                          "method or another version of it: point --model-dir at a run of this trainer")
     differing = []
     for key, value in weights.items():
-        mine = ours[_our_frozen_key(key)]
-        if expected is not None and value.shape == mine.shape and mine.is_floating_point():
-            mine = expected(mine)
-        if value.shape != mine.shape or not torch.equal(value.to(mine.dtype), mine):
+        mine = ours[our_frozen_key(key)]
+        if value.shape != mine.shape:
+            differing.append(key)
+        elif expected is not None and mine.is_floating_point():
+            if not torch.equal(value, expected(mine.to(value.dtype))):
+                differing.append(key)
+        elif not torch.equal(value.to(mine.dtype), mine):
             differing.append(key)
     if differing:
         key = differing[0]
         raise ValueError(
             f"its frozen CLIP weights differ from this run's CLIP ({len(differing)} of {len(weights)} tensors, e.g. "
-            f"{key}: checkpoint {tuple(weights[key].shape)}, this run {tuple(ours[_our_frozen_key(key)].shape)}); it was "
+            f"{key}: checkpoint {tuple(weights[key].shape)}, this run {tuple(ours[our_frozen_key(key)].shape)}); it was "
             "trained on other CLIP weights; set MODEL.BACKBONE.NAME (and MODEL.BACKBONE.PATH) to the CLIP it was "
             "trained with"
         )
