@@ -104,19 +104,24 @@ def test_the_cache_key_benchmark_times_every_way_of_keying_the_files_it_generate
     assert os.listdir(work) == []  # the generated files are gone
 
 
-def _run_maple_bench(workdir, *args: str) -> subprocess.CompletedProcess:
+def _run_bench_against_authors(workdir, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, os.path.join(REPO_ROOT, "benchmarks", "bench_maple_authors.py"), *args],
+        [sys.executable, os.path.join(REPO_ROOT, "benchmarks", "bench_against_authors.py"), *args],
         cwd=str(workdir), capture_output=True, text=True, timeout=600,
     )
 
 
-def test_maple_against_the_authors_smoke_preset_prints_its_table_for_our_side(tmp_path):
-    """The smoke preset runs our MaPLe alone (tiny12: the authors' code needs ViT-B's widths) at both precisions."""
+@pytest.mark.parametrize("method, setting", [
+    ("MaPLe", {"n_ctx": 2, "ctx_init": "a photo of a", "depth": 9, "lr": 0.0035, "train_batch": 4}),
+    ("PromptSRC", {"n_ctx": 4, "ctx_init": "a photo of a", "depth": 9, "lr": 0.0025, "train_batch": 4}),
+])
+def test_against_the_authors_smoke_preset_prints_its_table_for_our_side(method, setting, tmp_path):
+    """The smoke preset runs our side alone (tiny12: the benchmark runs the authors' code at ViT-B's widths)."""
     out = tmp_path / "lines.jsonl"
-    proc = _run_maple_bench(tmp_path, "--preset", "smoke", "--out", str(out))
+    proc = _run_bench_against_authors(tmp_path, "--preset", "smoke", "--method", method, "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    header, rule, *rows, summary = proc.stdout.splitlines()[1:]
+    title, header, rule, *rows, summary = proc.stdout.splitlines()
+    assert title.startswith(f"{method}, 12 classes, tiny12")
     assert header.split() == ["precision", "figure", "authors", "ours", "authors", "/", "ours"]
     step_rows = [row for row in rows if "training step, CPU s" in row]
     assert [row.split()[0] for row in step_rows] == ["fp16", "fp32"]
@@ -128,20 +133,21 @@ def test_maple_against_the_authors_smoke_preset_prints_its_table_for_our_side(tm
     assert [line.get("precision") for line in lines] == ["fp16", "fp32", None]
     for line in lines[:2]:
         assert "errors" not in line, line
-        assert line["classes"] == 12 and line["setting"] == {
-            "n_ctx": 2, "ctx_init": "a photo of a", "depth": 9, "lr": 0.0035, "train_batch": 4}
+        assert line["method"] == method and line["classes"] == 12 and line["setting"] == setting
         assert line["train_step_cpu_s"]["ours"] > 0 and line["train_peak_rss_mb"]["ours"] > 0
+        assert line["build_s"]["ours"] > 0
         assert len(line["losses"]["ours"]) == 2 and all(math.isfinite(loss) for loss in line["losses"]["ours"])
 
 
-def test_maple_against_the_authors_needs_their_clones(tmp_path):
-    proc = _run_maple_bench(tmp_path, "--dassl", str(tmp_path), "--out", str(tmp_path / "lines.jsonl"))
+def test_against_the_authors_needs_their_clones(tmp_path):
+    proc = _run_bench_against_authors(tmp_path, "--dassl", str(tmp_path), "--out", str(tmp_path / "lines.jsonl"))
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[-1] == (
-        "bench_maple_authors.py: error: the cpu preset runs the authors' MaPLe: give --authors PATH, a clone of "
+        "bench_against_authors.py: error: the cpu preset runs the authors' MaPLe: give --authors PATH, a clone of "
         "muzairkhattak/multimodal-prompt-learning")
-    proc = _run_maple_bench(tmp_path, "--authors", str(tmp_path), "--dassl", str(tmp_path))
+    proc = _run_bench_against_authors(tmp_path, "--method", "PromptSRC", "--authors", str(tmp_path), "--dassl",
+                                      str(tmp_path))
     assert proc.returncode == 2
-    assert proc.stderr.splitlines()[-1].endswith("is not a clone of muzairkhattak/multimodal-prompt-learning: "
-                                                 "it has no trainers/maple.py")
+    assert proc.stderr.splitlines()[-1].endswith("is not a clone of muzairkhattak/PromptSRC: it has no "
+                                                 "trainers/promptsrc.py")
     assert list(tmp_path.iterdir()) == []  # nothing written

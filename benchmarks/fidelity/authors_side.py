@@ -2,9 +2,9 @@
 
 Run by compare_authors.py (and make_authors_fixture.py, `"drive": "as_published"`: their own loaders, as a
 user runs their train.py) as `python authors_side.py SPEC.json`, with the authors' clone and Dassl's first
-on the import path; nothing of this repository is imported, and nothing is written into either clone
-(no bytecode). Their files are used as they are; the run-time patches are the plan's
-(/work/notes/maple_ivlp.md §11), each a few lines here:
+on the import path; nothing of this repository's `mopd` or `trainers` is imported, and nothing is written
+into either clone (no bytecode). Their files are used as they are; the run-time patches (each a few lines
+here or in authors_patches.py):
 
   P2  clip._download returns the shared CLIP file (their loader downloads ViT-B/16 otherwise)
   P3  Dassl's warm-up scheduler without the positional `verbose` that torch >= 2.2 refuses
@@ -30,6 +30,7 @@ import sys
 
 sys.dont_write_bytecode = True
 
+from authors_patches import keep_maple_projection_fp32, keep_promptsrc_teacher_fp32, run_cuda_calls_on_the_cpu  # noqa: E402
 from driving import read_spec, test_on, train_on, trainable  # noqa: E402
 
 SPEC = read_spec()
@@ -84,21 +85,7 @@ class Synthetic(DatasetBase):  # P5
 if SPEC["method"] == "MaPLe" and SPEC["prec"] == "fp32":  # P7
     import trainers.maple as authors_maple
 
-    _learner_init = authors_maple.MultiModalPromptLearner.__init__
-
-    def _fp32_proj_init(self, cfg, classnames, clip_model):
-        _learner_init(self, cfg, classnames, clip_model)
-        if clip_model.dtype == torch.float32:
-            self.proj.float()
-
-    authors_maple.MultiModalPromptLearner.__init__ = _fp32_proj_init
-
-
-class _Fp32Features(torch.Tensor):
-    """A tensor whose `.half()` keeps fp32 (P9: their teacher class features in an fp32 run)."""
-
-    def half(self, *args, **kwargs):
-        return self.float()
+    keep_maple_projection_fp32(authors_maple.MultiModalPromptLearner)
 
 
 class _RecordedLosses:
@@ -122,20 +109,12 @@ class _RecordedLosses:
 
 LOSSES = None
 if SPEC["method"] == "PromptSRC":
-    torch.Tensor.cuda = lambda self, *args, **kwargs: self  # P8
-    torch.nn.Module.cuda = lambda self, *args, **kwargs: self
+    run_cuda_calls_on_the_cpu()  # P8
     import trainers.promptsrc as authors_promptsrc
 
     LOSSES = authors_promptsrc.F = _RecordedLosses(authors_promptsrc.F)
     if SPEC["prec"] == "fp32":  # P9
-        _teacher_init = authors_promptsrc.VLPromptLearner.__init__
-
-        def _fp32_teacher_init(self, cfg, classnames, clip_model):
-            _teacher_init(self, cfg, classnames, clip_model)
-            self.ZS_image_encoder.float()
-            self.fixed_embeddings = self.fixed_embeddings.as_subclass(_Fp32Features)
-
-        authors_promptsrc.VLPromptLearner.__init__ = _fp32_teacher_init
+        keep_promptsrc_teacher_fp32(authors_promptsrc.VLPromptLearner)
 
 
 def loss_parts(summary: dict) -> dict:

@@ -1,19 +1,21 @@
-"""Our MaPLe against the authors' MaPLe at 500 classes on the ViT-B/16 architecture, side by side in one run.
+"""Our MaPLe or PromptSRC against the authors' at 500 classes on the ViT-B/16 architecture, side by side in one run.
 
-    python benchmarks/bench_maple_authors.py --authors PATH --dassl PATH   # cpu preset (~8 min on 2 cores)
-    python benchmarks/bench_maple_authors.py --preset smoke                # our side only, tiny12, seconds
+    python benchmarks/bench_against_authors.py --authors PATH --dassl PATH        # MaPLe, cpu preset (~8 min)
+    python benchmarks/bench_against_authors.py --method PromptSRC --authors PATH --dassl PATH
+    python benchmarks/bench_against_authors.py --preset smoke [--method ...]      # our side only, tiny12, seconds
 
-PATH: clones of muzairkhattak/multimodal-prompt-learning and KaiyangZhou/Dassl.pytorch (Dassl is put
-on sys.path, not installed; it needs `pip install wilds==1.2.2 tabulate`). Nothing of theirs is
-copied into this repository.
+PATH: clones of the method's repository (muzairkhattak/multimodal-prompt-learning for MaPLe,
+muzairkhattak/PromptSRC for PromptSRC) and of KaiyangZhou/Dassl.pytorch (Dassl is put on sys.path, not
+installed; it needs `pip install wilds==1.2.2 tabulate`). Nothing of theirs is copied into this repository.
 
 The parent writes one random CLIP state_dict, the training batch and the test images; then, per
-precision, each side runs in a fresh worker process (`maple_worker.py`) that builds MaPLe at the
-published setting (N_CTX 2, "a photo of a", depth 9, batch 4, lr 0.0035) under the same seed, so
-both start from the same weights and prompts. It times the training steps after a warm-up (CPU
-seconds with one torch thread, and wall), samples the resident memory during them, and classifies
-the test images with the initial prompts. It prints one table with both sides and authors / ours,
-and appends one JSON line per precision to --out. See benchmarks/README.md for the results.
+precision, each side runs in a fresh worker process (`authors_worker.py`) that builds the method at
+its published base-to-new setting under the same seed, so both start from the same weights and
+prompts (the build is timed: PromptSRC's includes its frozen-CLIP class features of 60 templates).
+It times the training steps after a warm-up (CPU seconds with one torch thread, and wall), samples
+the resident memory during them, and classifies the test images with the initial prompts. It prints
+one table with both sides and authors / ours, and appends one JSON line per precision to --out.
+See benchmarks/README.md for the results.
 """
 from __future__ import annotations
 
@@ -32,16 +34,34 @@ from pathlib import Path
 import torch
 
 from classnames import benchmark_classnames
-from maple_worker import SIDES, Job
+from authors_worker import SIDES, Job
 from mopd.clip.backbones import get_backbone
 from mopd.clip.loading import build_random_clip
 
-logger = logging.getLogger("bench_maple_authors")
+logger = logging.getLogger("bench_against_authors")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-WORKER = Path(__file__).resolve().parent / "maple_worker.py"
-# The published base-to-new setting (the authors' configs/trainers/MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml).
-N_CTX, CTX_INIT, DEPTH, LR = 2, "a photo of a", 9, 0.0035
+WORKER = Path(__file__).resolve().parent / "authors_worker.py"
+
+
+@dataclass(frozen=True)
+class MethodSetting:
+    """A method's published base-to-new setting (tokens and depth of each prompted tower) and its authors' code."""
+
+    n_ctx: int
+    depth: int
+    lr: float
+    repository: str
+    marker: str  # a file every clone of `repository` has
+    ctx_init: str = "a photo of a"
+
+
+METHODS = {
+    # muzairkhattak/multimodal-prompt-learning configs/trainers/MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml
+    "MaPLe": MethodSetting(2, 9, 0.0035, "muzairkhattak/multimodal-prompt-learning", os.path.join("trainers", "maple.py")),
+    # muzairkhattak/PromptSRC configs/trainers/PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml
+    "PromptSRC": MethodSetting(4, 9, 0.0025, "muzairkhattak/PromptSRC", os.path.join("trainers", "promptsrc.py")),
+}
 DTYPES = {"fp16": torch.float16, "fp32": torch.float32}
 # Targets of the issue, read from the first precision run (the preset's first).
 STEP_TARGET, MEMORY_TARGET = 3.0, 2.0
@@ -68,7 +88,7 @@ PRESETS: dict[str, Preset] = {
     # fp32 on both sides. The published precision is fp16, but torch has no fast fp16 kernels on a CPU: one
     # step of the authors' fp16 MaPLe at 500 classes ran for over an hour here without finishing, so a CPU
     # comparison in fp16 measures the kernels, not the methods. The authors' fp32 needs one run-time fix
-    # (maple_authors.py). One timed step after one warm-up step (first-call costs are seconds).
+    # per method (theirs.py). One timed step after one warm-up step (first-call costs are seconds).
     "cpu": Preset("cpu", "ViT-B/16", 500, 4, 100, 100, warmup_steps=1, timed_steps=1,
                   precisions=("fp32",), sides=SIDES),
     "smoke": Preset("smoke", "tiny12", 12, 4, 8, 4, warmup_steps=1, timed_steps=1,
@@ -128,21 +148,26 @@ def compare(job_dirs: dict[str, str], dtype: torch.dtype) -> dict:
     }
 
 
-def precision_line(preset: Preset, precision: str, results: dict[str, dict], comparison: dict | None) -> dict:
+def precision_line(preset: Preset, method: str, precision: str, results: dict[str, dict],
+                   comparison: dict | None) -> dict:
     """The JSON line of one precision: each figure per side and authors / ours."""
+    setting = METHODS[method]
     line: dict = {
+        "method": method,
         "preset": preset.name,
         "backbone": f"{preset.backbone} (random weights)",
         "precision": precision,
         "classes": preset.classes,
-        "setting": {"n_ctx": N_CTX, "ctx_init": CTX_INIT, "depth": DEPTH, "lr": LR, "train_batch": preset.train_batch},
+        "setting": {"n_ctx": setting.n_ctx, "ctx_init": setting.ctx_init, "depth": setting.depth, "lr": setting.lr,
+                    "train_batch": preset.train_batch},
         "device": f"cpu ({os.cpu_count()} cores, {preset.threads} torch threads)",
         "warmup_steps": preset.warmup_steps,
         "timed_steps": preset.timed_steps,
         "test_images": preset.test_images,
         "test_batch": preset.test_batch,
     }
-    for key in ("train_step_cpu_s", "train_step_s", "train_peak_rss_mb", "rss_before_step_mb", "eval_cpu_s", "eval_s"):
+    for key in ("build_s", "train_step_cpu_s", "train_step_s", "train_peak_rss_mb", "rss_before_step_mb", "eval_cpu_s",
+                "eval_s"):
         values = {side: results[side].get(key) for side in results}
         ratio = values["authors"] / values["ours"] if values.get("authors") and values.get("ours") else None
         line[key] = {**{side: _round(value) for side, value in values.items()}, "ratio": _round(ratio, 2)}
@@ -160,6 +185,7 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 
 
 ROWS = (
+    ("build_s", "build (CLIP, prompts, fixed text features), wall s"),
     ("train_step_cpu_s", "training step, CPU s (1 thread)"),
     ("train_step_s", "training step, wall s"),
     ("train_peak_rss_mb", "peak RSS during the steps, MB"),
@@ -217,32 +243,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu",
                         help="cpu (default): both sides at 500 classes on ViT-B/16; smoke: our side only, tiny12")
-    parser.add_argument("--authors", default="", help="clone of muzairkhattak/multimodal-prompt-learning (cpu preset)")
+    parser.add_argument("--method", choices=sorted(METHODS), default="MaPLe")
+    parser.add_argument("--authors", default="", help="clone of the method's repository (cpu preset)")
     parser.add_argument("--dassl", default="", help="clone of KaiyangZhou/Dassl.pytorch (cpu preset)")
     parser.add_argument("--classes", type=int, default=0, help="number of classes (default: the preset's)")
     parser.add_argument("--precisions", nargs="+", choices=sorted(DTYPES),
                         help="default: the preset's (cpu: fp32; fp16, the published precision, is slow on CPUs)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the weights, images and prompts")
     parser.add_argument("--out", default="", help="JSON-lines file the lines are appended to "
-                        "(default: output/benchmarks/bench_maple_authors_<preset>.jsonl)")
+                        "(default: output/benchmarks/bench_against_authors_<method>_<preset>.jsonl)")
     args = parser.parse_args(argv)
     preset = PRESETS[args.preset]
+    method = METHODS[args.method]
     if "authors" in preset.sides:
-        _check_clone(parser, "--authors", args.authors, os.path.join("trainers", "maple.py"),
-                     "muzairkhattak/multimodal-prompt-learning")
-        _check_clone(parser, "--dassl", args.dassl, os.path.join("dassl", "engine", "trainer.py"),
+        _check_clone(parser, args.method, "--authors", args.authors, method.marker, method.repository)
+        _check_clone(parser, args.method, "--dassl", args.dassl, os.path.join("dassl", "engine", "trainer.py"),
                      "KaiyangZhou/Dassl.pytorch")
     elif args.authors or args.dassl:
-        parser.error(f"--preset {args.preset} runs our side only (the authors' MaPLe needs ViT-B's widths, "
+        parser.error(f"--preset {args.preset} runs our side only (the authors' code is run at ViT-B's widths, "
                      f"{preset.backbone} has others); drop --authors/--dassl or use --preset cpu")
     if args.classes < 0:
         parser.error(f"--classes must be >= 1, got {args.classes}")
     return args
 
 
-def _check_clone(parser: argparse.ArgumentParser, option: str, path: str, marker: str, repository: str) -> None:
+def _check_clone(parser: argparse.ArgumentParser, method: str, option: str, path: str, marker: str,
+                 repository: str) -> None:
     if not path:
-        parser.error(f"the cpu preset runs the authors' MaPLe: give {option} PATH, a clone of {repository}")
+        parser.error(f"the cpu preset runs the authors' {method}: give {option} PATH, a clone of {repository}")
     if not os.path.isfile(os.path.join(path, marker)):
         parser.error(f"{option} {path!r} is not a clone of {repository}: it has no {marker}")
 
@@ -254,18 +282,21 @@ def main(argv: list[str] | None = None) -> None:
     preset = PRESETS[args.preset]
     classes = args.classes or preset.classes
     preset = Preset(**{**preset.__dict__, "classes": classes})
-    out = Path(args.out) if args.out else REPO_ROOT / "output" / "benchmarks" / f"bench_maple_authors_{preset.name}.jsonl"
+    setting = METHODS[args.method]
+    out = Path(args.out) if args.out else (
+        REPO_ROOT / "output" / "benchmarks" / f"bench_against_authors_{args.method}_{preset.name}.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     lines = []
-    with tempfile.TemporaryDirectory(prefix="bench_maple-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="bench_against_authors-") as workdir:
         weights_file, train_file, test_file = write_inputs(preset, workdir, args.seed)
         for precision in args.precisions or preset.precisions:
-            logger.info("MaPLe, %d classes, %s, %s", classes, preset.backbone, precision)
+            logger.info("%s, %d classes, %s, %s", args.method, classes, preset.backbone, precision)
             job_dirs, results = {}, {}
             for side in preset.sides:
-                job = Job(side, precision, preset.backbone, weights_file, train_file, test_file,
-                          tuple(benchmark_classnames(classes)), N_CTX, CTX_INIT, DEPTH, LR, args.seed,
+                job = Job(side, args.method, precision, preset.backbone, weights_file, train_file, test_file,
+                          tuple(benchmark_classnames(classes)), setting.n_ctx, setting.ctx_init, setting.depth,
+                          setting.lr, args.seed,
                           preset.warmup_steps, preset.timed_steps, preset.test_batch, preset.threads,
                           os.path.abspath(args.authors) if args.authors else "",
                           os.path.abspath(args.dassl) if args.dassl else "")
@@ -273,10 +304,11 @@ def main(argv: list[str] | None = None) -> None:
                 results[side] = run_side(job, job_dirs[side])
             both_ran = set(results) == set(SIDES) and not any("error" in result for result in results.values())
             comparison = compare(job_dirs, DTYPES[precision]) if both_ran else None
-            lines.append(precision_line(preset, precision, results, comparison))
+            lines.append(precision_line(preset, args.method, precision, results, comparison))
     summary = {"targets": targets(lines), "date": time.strftime("%Y-%m-%d %H:%M"),
                "total_s": round(time.perf_counter() - start, 1)}
-    print(f"MaPLe, {classes} classes, {preset.backbone} (random weights), N_CTX {N_CTX}, depth {DEPTH}, "
+    print(f"{args.method}, {classes} classes, {preset.backbone} (random weights), N_CTX {setting.n_ctx}, "
+          f"depth {setting.depth}, "
           f"batch {preset.train_batch}; {lines[0]['device']}; timed steps: {preset.timed_steps} after "
           f"{preset.warmup_steps} untimed; {preset.test_images} test images in batches of {preset.test_batch}")
     print(table(lines))

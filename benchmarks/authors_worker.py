@@ -1,8 +1,8 @@
-"""One side of the MaPLe comparison in a fresh process: build, train a few steps, evaluate.
+"""One side of a comparison with the authors' code in a fresh process: build, train a few steps, evaluate.
 
-    python benchmarks/maple_worker.py JOB_DIR      # reads JOB_DIR/job.json, writes result.json, logits.pt, prompts.pt
+    python benchmarks/authors_worker.py JOB_DIR      # reads JOB_DIR/job.json, writes result.json, logits.pt, prompts.pt
 
-`bench_maple_authors.py` starts one such process per side and precision, so that each side's
+`bench_against_authors.py` starts one such process per side and precision, so that each side's
 resident memory is its own. This module imports only the standard library, torch and `measure`:
 the side's code is imported in `build_side`, so the authors' `clip` and `trainers` packages (put
 first on sys.path in their process) never meet this repository's.
@@ -28,22 +28,23 @@ class Job:
     """Everything one side needs: the shared weights and images, the MaPLe setting, what to measure."""
 
     side: str  # "authors" or "ours"
+    method: str  # "MaPLe" or "PromptSRC"
     precision: str  # "fp16" (as published) or "fp32"
     backbone: str  # CLIP architecture name ("ViT-B/16"; "tiny12" for the smoke preset)
     weights_file: str  # CLIP state_dict written by the parent, loaded by both sides
     train_file: str  # {"images": (B, 3, R, R), "labels": (B,)}
     test_file: str  # {"images": (N, 3, R, R)}
     classnames: tuple[str, ...]
-    n_ctx: int
+    n_ctx: int  # context tokens (PromptSRC: of each tower)
     ctx_init: str
-    depth: int
+    depth: int  # prompt depth (PromptSRC: of each tower)
     lr: float
     seed: int
     warmup_steps: int
     timed_steps: int
     test_batch: int
     threads: int
-    authors: str = ""  # clone of muzairkhattak/multimodal-prompt-learning (authors side only)
+    authors: str = ""  # clone of the method's repository (authors side only)
     dassl: str = ""  # clone of KaiyangZhou/Dassl.pytorch (authors side only)
 
     def save(self, job_dir: str) -> None:
@@ -60,7 +61,7 @@ class Job:
 
 
 class Side(Protocol):
-    """A built MaPLe model with its optimizer, driven as its trainer drives it."""
+    """A built model with its optimizer, driven as its trainer drives it."""
 
     def step(self, images: Tensor, labels: Tensor) -> float:
         """One training step (forward, loss, backward, optimizer step); returns the loss."""
@@ -69,19 +70,19 @@ class Side(Protocol):
         """(N, C) fp32 logits of the test batches, as the trainer's test() computes them."""
 
     def prompt_parameters(self) -> dict[str, Tensor]:
-        """The learned parameters, named as the authors' `MultiModalPromptLearner` names them."""
+        """The learned parameters, under this repository's names (MaPLe's are the authors')."""
 
 
 def build_side(job: Job) -> Side:
     """Build the job's side; the seed is set first, as train.py sets it before building the trainer."""
     torch.manual_seed(job.seed)
     if job.side == "authors":
-        from maple_authors import build_authors_maple
+        from theirs import build_authors_trainer
 
-        return build_authors_maple(job)
-    from maple_ours import build_our_maple
+        return build_authors_trainer(job)
+    from ours import build_our_trainer
 
-    return build_our_maple(job)
+    return build_our_trainer(job)
 
 
 def run(job: Job, job_dir: str) -> dict:
