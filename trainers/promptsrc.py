@@ -53,10 +53,10 @@ class PromptSRC(IVLP):
         self.gpa_applied = False
         self.authors_frozen_weights: dict[str, torch.Tensor] = {}  # an authors' checkpoint's GPA-rounded frozen weights
 
-    def gpa_weights(self, epochs: int | None = None) -> list[float]:
-        """The GPA weight of each epoch of training (`OPTIM.MAX_EPOCH`, or `epochs`)."""
+    def gpa_weights(self) -> list[float]:
+        """The GPA weight of each epoch of training (`OPTIM.MAX_EPOCH` of them)."""
         src = self.cfg.TRAINER.PROMPTSRC
-        return gaussian_epoch_weights(src.GPA_MEAN, src.GPA_STD, epochs or self.cfg.OPTIM.MAX_EPOCH)
+        return gaussian_epoch_weights(src.GPA_MEAN, src.GPA_STD, self.cfg.OPTIM.MAX_EPOCH)
 
     def training_templates(self) -> dict[str, list[str]]:
         return {"PromptSRC's 60 ImageNet templates": list(PROMPTSRC_TEMPLATES)}
@@ -110,6 +110,7 @@ class PromptSRC(IVLP):
         super().after_epoch()
 
     def learned_parameters(self) -> dict[str, torch.nn.Parameter]:
+        """The prompts GPA averages: every trained parameter, by name."""
         return {name: p for name, p in self.model.prompt_learner.named_parameters() if p.requires_grad}
 
     @torch.no_grad()
