@@ -121,3 +121,74 @@ class TwoTowerPromptedCLIP(PromptedCLIP):
         learner = self.prompt_learner
         features = self.text_encoder(learner(), learner.tokenized_prompts, learner.text_prompts())
         return F.normalize(features, dim=-1)
+
+
+class RepresentationOutput(NamedTuple):
+    """MMRL's forward pass: `logits` is the fusion of the class-token and representation branches."""
+
+    logits: torch.Tensor  # (B, C) ALPHA * class_logits + (1 - ALPHA) * rep_logits
+    image_features: torch.Tensor  # (B, D) normalised class-token features
+    text_features: torch.Tensor  # (C, D) normalised class features
+    logit_scale: torch.Tensor  # the fixed scale of both branches
+    class_logits: torch.Tensor  # (B, C) scale * image_features @ text_features^T
+    rep_logits: torch.Tensor  # (B, C) scale * (normalised representation features) @ text_features^T
+
+
+class RepresentationCLIP(PromptedCLIP):
+    """MMRL (arXiv:2503.08497): representation tokens in both towers, a class-token and a representation branch.
+
+    The learner (`RepresentationLearner`) gives each tower its tokens; the text tower reads the
+    hand-written prompts at EOT + K; an image has a class-token feature (CLIP's `proj`) and a
+    representation feature (the mean of its K representation tokens after `ln_post`, times the
+    learned `proj_rep`). Both branches' logits use the fixed scale 100, as the authors' code.
+    """
+
+    frozen_image_features = False
+    scale = 100.0
+
+    def __init__(self, clip_model: nn.Module, prompt_learner: nn.Module, alpha: float) -> None:
+        super().__init__(clip_model, prompt_learner)
+        self.image_encoder = PromptedVisionTransformer(clip_model.visual)
+        self.alpha = alpha
+
+    def image_features(self, image: torch.Tensor) -> torch.Tensor:
+        """Class-token image features (B, D) under the representation tokens, not normalised."""
+        return self.image_encoder.class_feature(self._image_tokens(image))
+
+    def encode_image_branches(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised class-token and representation features, each (B, D)."""
+        tokens = self._image_tokens(image)  # (L, B, W)
+        count = self.prompt_learner.compound_rep_tokens.shape[0]
+        rep = self.image_encoder.visual.ln_post(tokens[1:1 + count]).mean(dim=0)  # (B, W): LN per token, then mean
+        rep = rep @ self.prompt_learner.proj_rep.type(rep.dtype)
+        cls = self.image_encoder.class_feature(tokens)
+        return F.normalize(cls, dim=-1), F.normalize(rep, dim=-1)
+
+    def _image_tokens(self, image: torch.Tensor) -> torch.Tensor:
+        return self.image_encoder.encode_tokens(image.type(self.dtype),
+                                                representation=self.prompt_learner.vision_tokens())
+
+    def encode_classes(self) -> torch.Tensor:
+        """Normalised class features (C, D) of the hand-written prompts under the representation tokens."""
+        learner = self.prompt_learner
+        features = self.text_encoder(learner.prompt_embeddings, learner.tokenized_prompts,
+                                     representation=learner.text_tokens())
+        return F.normalize(features, dim=-1)
+
+    def forward(self, image: torch.Tensor, text_features: torch.Tensor | None = None) -> RepresentationOutput:
+        """Both branches' logits and their fusion; `text_features` (C, D) skips re-encoding the prompts."""
+        if text_features is None:
+            text_features = self.encode_classes()
+        image_features, rep_features = self.encode_image_branches(image)
+        class_logits = (self.scale * image_features) @ text_features.t()
+        rep_logits = (self.scale * rep_features) @ text_features.t()
+        logits = self.alpha * class_logits + (1 - self.alpha) * rep_logits
+        scale = torch.tensor(self.scale, device=class_logits.device)
+        return RepresentationOutput(logits, image_features, text_features, scale, class_logits, rep_logits)
+
+    def classify(self, image_features: torch.Tensor, text_features: torch.Tensor | None = None) -> PromptedOutput:
+        """Class-token logits of normalised class-token features (B, D): the branch of unseen classes."""
+        if text_features is None:
+            text_features = self.encode_classes()
+        scale = torch.tensor(self.scale, device=image_features.device)
+        return PromptedOutput((self.scale * image_features) @ text_features.t(), image_features, text_features, scale)
