@@ -76,7 +76,7 @@ def test_evaluation_takes_the_branch_of_its_task(task, subsample, branch, data_r
     images = next(iter(trainer.test_loader))["img"]
     with torch.no_grad():
         trainer._eval_text_features = trainer.model.encode_classes()
-        evaluated = trainer.model_inference(images)
+        evaluated = trainer.model_inference(images)  # through the image features, as every evaluation
         output = trainer.model(images)
     expected, other = (output.logits, output.class_logits) if branch == "fusion" else (output.class_logits, output.logits)
     torch.testing.assert_close(evaluated, expected, atol=1e-5, rtol=1e-5)

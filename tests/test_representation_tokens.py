@@ -5,7 +5,7 @@ import torch
 
 from mopd.clip.backbones import TINY, TINY_DEEP
 from mopd.clip.loading import load_clip
-from mopd.clip.prompted_vision import PromptedVisionTransformer
+from mopd.clip.prompted_vision import PromptedVisionTransformer, RepresentationVisionTransformer
 from mopd.clip.representation_tokens import RepresentationTokens, representation_layer_indices
 from mopd.clip.text_encoder import TextEncoder
 
@@ -66,14 +66,16 @@ def test_image_tower_inserts_then_replaces_the_tokens_after_the_class_token(deep
     visual = deep_clip.visual
     tokens = _tokens(layers, visual.conv1.weight.shape[0])
     images = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
-    tower = PromptedVisionTransformer(visual)
+    proj_rep = torch.randn(visual.proj.shape, generator=torch.Generator().manual_seed(3))
+    rep = RepresentationTokens(tuple(l - 1 for l in layers), tuple(tokens))
     with torch.no_grad():
         expected_cls, expected_rep = naive_vision(visual, images, layers, tokens)
-        out = tower.encode_tokens(images, representation=RepresentationTokens(tuple(l - 1 for l in layers), tuple(tokens)))
-        rep = visual.ln_post(out[1:1 + K]).mean(dim=0)
-    assert out.shape[0] == 1 + K + (32 // 8) ** 2  # the sequence grew by K, once
-    torch.testing.assert_close(tower.class_feature(out), expected_cls, atol=1e-6, rtol=0)
-    torch.testing.assert_close(rep, expected_rep, atol=1e-6, rtol=0)
+        sequence = PromptedVisionTransformer(visual).encode_tokens(images, representation=rep)
+        features = RepresentationVisionTransformer(visual)(images, rep, proj_rep)
+    assert sequence.shape[0] == 1 + K + (32 // 8) ** 2  # the sequence grew by K, once
+    assert features.shape == (2, 2, visual.proj.shape[1])
+    torch.testing.assert_close(features[:, 0], expected_cls, atol=1e-6, rtol=0)
+    torch.testing.assert_close(features[:, 1], expected_rep @ proj_rep, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("truncate", [True, False])

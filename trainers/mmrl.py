@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mopd.backend import TRAINER_REGISTRY
@@ -72,11 +73,11 @@ class MMRL(TwoTowerPromptsMixin, CoOp):
                          self.clip_image_features, output.text_features, self.clip_text_features, mmrl.ALPHA,
                          mmrl.REG_WEIGHT)._asdict()
 
-    def model_inference(self, image: torch.Tensor) -> torch.Tensor:
-        """Logits of a test batch: the fusion or the class-token branch, as TRAINER.MMRL.TASK chooses."""
+    def classify_features(self, image_features: torch.Tensor) -> torch.Tensor:
+        """Logits (B, C) of test image features (B, 2, D): the fusion or the class-token branch, as TASK chooses."""
         cfg = self.cfg
         with self.precision.autocast():
-            output = self.model(image, self._eval_text_features)
+            output = self.model.classify(F.normalize(image_features, dim=-1), self._eval_text_features)
         branch = evaluation_branch(cfg.TRAINER.MMRL.TASK, cfg.DATASET.SUBSAMPLE_CLASSES, cfg.DATASET.NAME)
         return (output.logits if branch == "fusion" else output.class_logits).float()
 

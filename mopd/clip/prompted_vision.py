@@ -66,3 +66,18 @@ class PromptedVisionTransformer(nn.Module):
                 x = representation.enter(x, layer)
             x = block(x)
         return x
+
+
+class RepresentationVisionTransformer(PromptedVisionTransformer):
+    """MMRL's image tower: a class-token and a representation feature per image, under representation tokens."""
+
+    def forward(self, images: Tensor, representation: RepresentationTokens, proj_rep: Tensor) -> Tensor:
+        """(B, 2, D) features (not normalised): CLIP's class-token feature, then the representation feature.
+
+        The representation feature is the mean over the K representation tokens of `ln_post(token)`,
+        times `proj_rep` (W, D) (the authors normalise each token, then average).
+        """
+        tokens = self.encode_tokens(images, representation=representation)  # (L, B, W)
+        rep = self.visual.ln_post(tokens[1:1 + representation.count]).mean(dim=0)  # (B, W)
+        rep = rep @ proj_rep.type(rep.dtype)
+        return torch.stack([self.class_feature(tokens), rep], dim=1)

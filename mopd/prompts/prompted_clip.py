@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mopd.clip.prompted_vision import PromptedVisionTransformer
+from mopd.clip.prompted_vision import PromptedVisionTransformer, RepresentationVisionTransformer
 from mopd.clip.text_encoder import TextEncoder
 from mopd.prompts.cocoop_prompt_learner import cocoop_logits
 
@@ -139,8 +139,8 @@ class RepresentationCLIP(PromptedCLIP):
 
     The learner (`RepresentationLearner`) gives each tower its tokens; the text tower reads the
     hand-written prompts at EOT + K; an image has a class-token feature (CLIP's `proj`) and a
-    representation feature (the mean of its K representation tokens after `ln_post`, times the
-    learned `proj_rep`). Both branches' logits use the fixed scale 100, as the authors' code.
+    representation feature (`RepresentationVisionTransformer`), so image features are (B, 2, D). Both
+    branches' logits use the fixed scale 100, as the authors' code.
     """
 
     frozen_image_features = False
@@ -148,25 +148,13 @@ class RepresentationCLIP(PromptedCLIP):
 
     def __init__(self, clip_model: nn.Module, prompt_learner: nn.Module, alpha: float) -> None:
         super().__init__(clip_model, prompt_learner)
-        self.image_encoder = PromptedVisionTransformer(clip_model.visual)
+        self.image_encoder = RepresentationVisionTransformer(clip_model.visual)
         self.alpha = alpha
 
     def image_features(self, image: torch.Tensor) -> torch.Tensor:
-        """Class-token image features (B, D) under the representation tokens, not normalised."""
-        return self.image_encoder.class_feature(self._image_tokens(image))
-
-    def encode_image_branches(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised class-token and representation features, each (B, D)."""
-        tokens = self._image_tokens(image)  # (L, B, W)
-        count = self.prompt_learner.compound_rep_tokens.shape[0]
-        rep = self.image_encoder.visual.ln_post(tokens[1:1 + count]).mean(dim=0)  # (B, W): LN per token, then mean
-        rep = rep @ self.prompt_learner.proj_rep.type(rep.dtype)
-        cls = self.image_encoder.class_feature(tokens)
-        return F.normalize(cls, dim=-1), F.normalize(rep, dim=-1)
-
-    def _image_tokens(self, image: torch.Tensor) -> torch.Tensor:
-        return self.image_encoder.encode_tokens(image.type(self.dtype),
-                                                representation=self.prompt_learner.vision_tokens())
+        """(B, 2, D) class-token and representation features under the representation tokens, not normalised."""
+        learner = self.prompt_learner
+        return self.image_encoder(image.type(self.dtype), learner.vision_tokens(), learner.proj_rep)
 
     def encode_classes(self) -> torch.Tensor:
         """Normalised class features (C, D) of the hand-written prompts under the representation tokens."""
@@ -175,20 +163,13 @@ class RepresentationCLIP(PromptedCLIP):
                                      representation=learner.text_tokens())
         return F.normalize(features, dim=-1)
 
-    def forward(self, image: torch.Tensor, text_features: torch.Tensor | None = None) -> RepresentationOutput:
-        """Both branches' logits and their fusion; `text_features` (C, D) skips re-encoding the prompts."""
+    def classify(self, image_features: torch.Tensor, text_features: torch.Tensor | None = None) -> RepresentationOutput:
+        """Both branches' logits and their fusion for normalised image features (B, 2, D)."""
         if text_features is None:
             text_features = self.encode_classes()
-        image_features, rep_features = self.encode_image_branches(image)
-        class_logits = (self.scale * image_features) @ text_features.t()
+        class_features, rep_features = image_features.unbind(dim=1)
+        class_logits = (self.scale * class_features) @ text_features.t()
         rep_logits = (self.scale * rep_features) @ text_features.t()
         logits = self.alpha * class_logits + (1 - self.alpha) * rep_logits
         scale = torch.tensor(self.scale, device=class_logits.device)
-        return RepresentationOutput(logits, image_features, text_features, scale, class_logits, rep_logits)
-
-    def classify(self, image_features: torch.Tensor, text_features: torch.Tensor | None = None) -> PromptedOutput:
-        """Class-token logits of normalised class-token features (B, D): the branch of unseen classes."""
-        if text_features is None:
-            text_features = self.encode_classes()
-        scale = torch.tensor(self.scale, device=image_features.device)
-        return PromptedOutput((self.scale * image_features) @ text_features.t(), image_features, text_features, scale)
+        return RepresentationOutput(logits, class_features, text_features, scale, class_logits, rep_logits)

@@ -73,9 +73,9 @@ class TwoTowerPromptsMixin:
 
 
 def frozen_clip_image_features(model: nn.Module, precision: PrecisionPolicy, image: torch.Tensor) -> torch.Tensor:
-    """Frozen CLIP's normalised image features (B, D) of a batch: the image tower without prompts, no gradient."""
+    """Frozen CLIP's normalised image features (B, D) of a batch: CLIP's own image tower (`visual`), no gradient."""
     with torch.no_grad(), precision.autocast():
-        return F.normalize(model.image_encoder(image.type(model.dtype)), dim=-1)
+        return F.normalize(model.image_encoder.visual(image.type(model.dtype)), dim=-1)
 
 
 def our_frozen_key(key: str) -> str | None:
