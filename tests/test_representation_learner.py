@@ -65,7 +65,7 @@ def test_each_layer_gets_its_own_projection_of_the_shared_tokens_in_clips_dtype(
     learner = RepresentationLearner(["cat"], load_clip(TINY_DEEP), "a photo of a {}.", 5, 32, [2, 4], torch.zeros(64, 64))
     with torch.no_grad():
         learner.compound_rep_tokens_r2tproj[1].bias.add_(1.0)
-    text, vision = learner.text_tokens(), learner.vision_tokens()
+    text, vision = learner.representation_tokens()
     assert text.layers == vision.layers == (1, 3)
     assert [t.dtype for t in text.tokens] == [torch.float16] * 2 and vision.tokens[0].shape == (5, 64)
     expected = learner.compound_rep_tokens_r2tproj[1](learner.compound_rep_tokens).half()

@@ -155,7 +155,8 @@ def _args(subsample: str, eval_only: bool, prec: str) -> argparse.Namespace:
         resume="", seed=SPEC["seed"], source_domains=None, target_domains=None, transforms=None,
         config_file=os.path.join(SPEC["authors"], "configs", "trainers", TRAINER_FILES[SPEC["method"]]),
         dataset_config_file="", trainer=SPEC["method"], backbone="", head="", eval_only=eval_only,
-        model_dir=SPEC["output_dir"], load_epoch=SPEC["epochs"], no_train=False, opts=opts)
+        model_dir=SPEC["output_dir"], load_epoch=SPEC["epochs"], no_train=False, opts=opts,
+        train_epoch=None)  # MMRL's train.py has --train-epoch (unset: the config's MAX_EPOCH)
 
 
 def build(subsample: str, eval_only: bool):

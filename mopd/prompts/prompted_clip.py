@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mopd.clip.prompted_vision import PromptedVisionTransformer, RepresentationVisionTransformer
+from mopd.clip.representation_tokens import RepresentationTokens
 from mopd.clip.text_encoder import TextEncoder
 from mopd.prompts.cocoop_prompt_learner import cocoop_logits
 
@@ -153,14 +154,28 @@ class RepresentationCLIP(PromptedCLIP):
 
     def image_features(self, image: torch.Tensor) -> torch.Tensor:
         """(B, 2, D) class-token and representation features under the representation tokens, not normalised."""
-        learner = self.prompt_learner
-        return self.image_encoder(image.type(self.dtype), learner.vision_tokens(), learner.proj_rep)
+        return self._image_features(image, self.prompt_learner.representation_tokens()[1])
 
     def encode_classes(self) -> torch.Tensor:
         """Normalised class features (C, D) of the hand-written prompts under the representation tokens."""
+        return self._encode_classes(self.prompt_learner.representation_tokens()[0])
+
+    def forward(self, image: torch.Tensor, text_features: torch.Tensor | None = None) -> RepresentationOutput:
+        """Both branches' logits and their fusion; the learner's tokens are made once for both towers.
+
+        `text_features` (C, D) skips re-encoding the prompts.
+        """
+        text_tokens, vision_tokens = self.prompt_learner.representation_tokens()
+        if text_features is None:
+            text_features = self._encode_classes(text_tokens)
+        return self.classify(F.normalize(self._image_features(image, vision_tokens), dim=-1), text_features)
+
+    def _image_features(self, image: torch.Tensor, tokens: RepresentationTokens) -> torch.Tensor:
+        return self.image_encoder(image.type(self.dtype), tokens, self.prompt_learner.proj_rep)
+
+    def _encode_classes(self, tokens: RepresentationTokens) -> torch.Tensor:
         learner = self.prompt_learner
-        features = self.text_encoder(learner.prompt_embeddings, learner.tokenized_prompts,
-                                     representation=learner.text_tokens())
+        features = self.text_encoder(learner.prompt_embeddings, learner.tokenized_prompts, representation=tokens)
         return F.normalize(features, dim=-1)
 
     def classify(self, image_features: torch.Tensor, text_features: torch.Tensor | None = None) -> RepresentationOutput:

@@ -83,17 +83,15 @@ class RepresentationLearner(nn.Module):
         self.proj_rep = nn.Parameter(proj_rep)
         self.n_cls = len(classnames)
 
-    def text_tokens(self) -> RepresentationTokens:
-        """Each representation layer's tokens in the text tower, (K, W_text) in CLIP's dtype."""
-        return self._projected(self.compound_rep_tokens_r2tproj)
-
-    def vision_tokens(self) -> RepresentationTokens:
-        """Each representation layer's tokens in the image tower, (K, W_vision) in CLIP's dtype."""
-        return self._projected(self.compound_rep_tokens_r2vproj)
-
-    def _projected(self, projections: nn.ModuleList) -> RepresentationTokens:
-        tokens = tuple(project(self.compound_rep_tokens).type(self.dtype) for project in projections)
-        return RepresentationTokens(self.layers, tokens)
+    def representation_tokens(self) -> tuple[RepresentationTokens, RepresentationTokens]:
+        """Each representation layer's tokens in the text tower (K, W_text) and the image tower (K, W_vision), in
+        CLIP's dtype; made layer by layer, text then image, as the authors' learner makes them (the order in which
+        their gradients add up in the shared tokens)."""
+        text, vision = [], []
+        for to_text, to_vision in zip(self.compound_rep_tokens_r2tproj, self.compound_rep_tokens_r2vproj):
+            text.append(to_text(self.compound_rep_tokens).type(self.dtype))
+            vision.append(to_vision(self.compound_rep_tokens).type(self.dtype))
+        return RepresentationTokens(self.layers, tuple(text)), RepresentationTokens(self.layers, tuple(vision))
 
     def settings(self) -> dict[str, object]:
         """The shape of what is learned, recorded in and checked against checkpoints."""
