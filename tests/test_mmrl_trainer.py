@@ -105,3 +105,17 @@ def test_a_checkpoint_in_the_authors_layout_evaluates_as_ours(data_root, tmp_pat
         authors = run_train(_args(data_root, str(tmp_path / f"eval_theirs_{subsample}"), subsample=subsample,
                                   model_dir=str(tmp_path / "theirs")), "builtin", str(tmp_path))
         assert "Dropped" in authors.stdout and accuracy(authors.stdout) == accuracy(mine.stdout)
+
+
+@pytest.mark.parametrize("override, message", [
+    (("MODEL.BACKBONE.NAME", "tiny"), r"error: TRAINER\.MMRL\.REP_LAYERS=\[6, 7, 8, 9, 10, 11, 12\]: the image tower "
+                                      r"has 2 layers"),
+    (("TRAINER.MMRL.TASK", "XD"), r"error: TRAINER\.MMRL\.TASK='XD' is not one of \('B2N', 'FS', 'CD'\)"),
+])
+def test_a_setting_the_backbone_or_the_protocols_cannot_run_stops_before_anything_is_written(override, message, data_root,
+                                                                                            tmp_path):
+    out = tmp_path / "run"
+    proc = run_train(_args(data_root, str(out), *override), "builtin", str(tmp_path), check=False)
+    assert proc.returncode != 0
+    assert re.search(message, proc.stderr.strip().splitlines()[-1]), proc.stderr[-2000:]
+    assert not out.exists()
