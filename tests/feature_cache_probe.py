@@ -28,6 +28,9 @@ from trainers.lpclip import LinearProbeCLIP  # noqa: E402
 
 CONFIGS = {**TRAINER_CONFIGS, "ZeroshotCLIP": ("CoOp", "vit_b16.yaml"),
            "LinearProbeCLIP": ("LinearProbeCLIP", "vit_b16.yaml")}
+# MMRL evaluates all classes of a base-to-new run with its class-token branch; few-shot evaluates with the fusion,
+# the logits of its forward pass, which the probe compares evaluation with.
+EVALUATES_LIKE_FORWARD = {"MMRL": ("TRAINER.MMRL.TASK", "FS")}
 
 
 def _build(name: str, data_root: str, work: str, prec: str, cache_on: bool):
@@ -36,7 +39,7 @@ def _build(name: str, data_root: str, work: str, prec: str, cache_on: bool):
     cfg.merge_from_file(config("trainers", *CONFIGS[name]))
     cfg.merge_from_list([
         "DATASET.ROOT", data_root, "OUTPUT_DIR", os.path.join(work, "runs", name), "SEED", 1, "TRAINER.NAME", name,
-        *TINY, *TRAINER_OVERRIDES.get(name, ()), "DATASET.NUM_SHOTS", 4, "TRAINER.COOP.PREC", prec,
+        *TINY, *TRAINER_OVERRIDES.get(name, ()), *EVALUATES_LIKE_FORWARD.get(name, ()), "DATASET.NUM_SHOTS", 4, "TRAINER.COOP.PREC", prec,
         "DATALOADER.TEST.BATCH_SIZE", 5,  # several batches and a partial last one
         "TEST.FEATURE_CACHE.ENABLED", cache_on, "TEST.FEATURE_CACHE.DIR", os.path.join(work, "cache"),
     ])

@@ -84,6 +84,30 @@ PUBLISHED = {
                                                                "OPTIM.MAX_EPOCH": 50, **_promptsrc(9, 45, 5)},
 }
 
+
+def _mmrl(batch: int, epochs: int, warmup: int, reg_weight: float) -> dict:
+    return {**_VIT, "OPTIM.NAME": "adamw", "OPTIM.LR": 0.001, "OPTIM.MAX_EPOCH": epochs, "OPTIM.LR_SCHEDULER": "cosine",
+            "OPTIM.WARMUP_EPOCH": warmup, "OPTIM.WARMUP_TYPE": "constant", "OPTIM.WARMUP_CONS_LR": 1e-5,
+            "DATALOADER.TRAIN_X.BATCH_SIZE": batch, "DATALOADER.TEST.BATCH_SIZE": 250, "INPUT.RRCROP_SCALE": (0.5, 1),
+            "TRAINER.COOP.PREC": "amp", "TRAINER.MMRL.ALPHA": 0.7, "TRAINER.MMRL.REG_WEIGHT": reg_weight,
+            "TRAINER.MMRL.N_REP_TOKENS": 5, "TRAINER.MMRL.REP_LAYERS": [6, 7, 8, 9, 10, 11, 12],
+            "TRAINER.MMRL.REP_DIM": 512}
+
+
+# yunncheng/MMRL configs/trainers/MMRL/*.yaml (their TRAINER.MMRL.PREC "amp" is TRAINER.COOP.PREC here)
+PUBLISHED.update({
+    "MMRL/vit_b16": _mmrl(4, 10, 1, 1.0),
+    "MMRL/vit_b16_imagenet": _mmrl(32, 5, 1, 1.0),
+    "MMRL/vit_b16_cross_datasets": _mmrl(32, 1, 0, 0.2),
+    "MMRL/vit_b16_few_shot": _mmrl(32, 50, 1, 0.5),
+})
+# yunncheng/MMRL trainers/config.py, MMRL (the same for every TASK): dataset -> (REG_WEIGHT, REP_DIM)
+MMRL_PER_DATASET = {
+    "stanford_cars": (7.0, 512), "fgvc_aircraft": (6.0, 512), "sun397": (6.0, 512), "dtd": (6.0, 512),
+    "food101": (5.0, 512), "oxford_flowers": (4.0, 512), "ucf101": (3.0, 512), "imagenet": (0.5, 512),
+    "caltech101": (0.5, 512), "oxford_pets": (0.2, 512), "eurosat": (0.01, 2048),
+}
+
 # cheny02/MoPD-TMM scripts/run.sh: dataset -> (W, W2, TOP_K "num_prompts", epochs of its config)
 MOPD_BASE2NEW = {
     "imagenet": (0.8, 0.0005, 3, 25),
@@ -127,3 +151,10 @@ def test_mopd_base2new_settings_are_the_authors_run_sh(dataset):
     expected = {**_OPTIM, **_VIT, **_PHOTO_INIT, "DATALOADER.TRAIN_X.BATCH_SIZE": 128, "TRAINER.MOPD.POOL": "custom",
                 "TRAINER.MOPD.TEMPERATURE": 1.0}
     assert {key: _value(cfg, key) for key in expected} == expected
+
+
+@pytest.mark.parametrize("dataset", sorted(MMRL_PER_DATASET))
+def test_mmrl_per_dataset_overlays_are_the_authors_table_and_beat_the_protocol_config(dataset):
+    for config in ("vit_b16", "vit_b16_few_shot"):
+        mmrl = _merged(f"MMRL/{config}.yaml", f"MMRL/datasets/{dataset}.yaml").TRAINER.MMRL
+        assert (mmrl.REG_WEIGHT, mmrl.REP_DIM) == MMRL_PER_DATASET[dataset]

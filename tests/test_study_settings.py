@@ -13,7 +13,7 @@ from mopd.results.layout import find_runs
 from mopd.study.cli import split_argv
 from mopd.study.jobs import Selection, plan_jobs
 from mopd.study.settings import FEW_SHOT_SHOTS, METHODS, PROTOCOL_DATASETS, TRANSFER_SOURCE, get_method
-from mopd.study.steps import Scope, base2new_test, base2new_train, fewshot_train, transfer_test
+from mopd.study.steps import Scope, base2new_test, base2new_train, fewshot_train, transfer_test, transfer_train
 
 
 def _cfg(step):
@@ -74,6 +74,36 @@ def test_cfg_replaces_the_setting_everywhere_and_names_the_folder(tmp_path):
 def test_mopd_applies_its_published_per_dataset_setting(tmp_path):
     cfg = _cfg(base2new_train(_scope("mopd", tmp_path), "caltech101", 1, 16))
     assert (cfg.OPTIM.MAX_EPOCH, cfg.TRAINER.MOPD.TOP_K, cfg.TRAINER.MOPD.W) == (100, 3, 0.8)
+
+
+@pytest.mark.parametrize("protocol, dataset, config, task, reg_weight, rep_dim", [
+    ("base2new", "eurosat", "vit_b16", "B2N", 0.01, 2048), ("base2new", "imagenet", "vit_b16_imagenet", "B2N", 0.5, 512),
+    ("few_shot", "dtd", "vit_b16_few_shot", "FS", 6.0, 512), ("few_shot", "imagenet", "vit_b16_imagenet", "FS", 0.5, 512),
+    ("cross_dataset", "imagenet", "vit_b16_cross_datasets", "CD", 0.2, 512),
+])
+def test_mmrl_trains_with_the_authors_scripts_task_config_and_per_dataset_values(protocol, dataset, config, task,
+                                                                                reg_weight, rep_dim, tmp_path):
+    scope = _scope("mmrl", tmp_path)
+    if protocol == "base2new":
+        step = base2new_train(scope, dataset, 1, 16)
+    elif protocol == "few_shot":
+        step = fewshot_train(scope, dataset, 1, 4)
+    else:
+        step = transfer_train(scope, 1, 16)
+    assert os.path.basename(step.config_files[0]) == f"{config}.yaml"
+    mmrl = _cfg(step).TRAINER.MMRL
+    assert (mmrl.TASK, mmrl.REG_WEIGHT, mmrl.REP_DIM) == (task, reg_weight, rep_dim)
+
+
+def test_mmrl_evaluations_pass_their_protocols_task_after_the_models_configs(tmp_path):
+    scope = _scope("mmrl", tmp_path, "TRAINER.MMRL.REG_WEIGHT", "9.0")
+    new = base2new_test(scope, "eurosat", 1, 16)
+    assert new.config_files == base2new_train(scope, "eurosat", 1, 16).config_files
+    assert new.opts[-4:] == ("TRAINER.MMRL.TASK", "B2N", "TRAINER.MMRL.REG_WEIGHT", "9.0")  # the user's come last
+    for protocol, dataset in (("cross_dataset", "eurosat"), ("domain_generalization", "imagenet_a")):
+        test = transfer_test(_scope("mmrl", tmp_path), protocol, dataset, 1, 16)
+        assert test.config_files == transfer_train(_scope("mmrl", tmp_path), 1, 16).config_files
+        assert test.opts == ("TRAINER.MMRL.TASK", "CD", "TRAINER.MMRL.REG_WEIGHT", "0.2", "TRAINER.MMRL.REP_DIM", "512")
 
 
 def test_num_shots_override_moves_the_run_folder_and_the_table_reads_it(tmp_path):

@@ -15,7 +15,7 @@ from mopd.methods.promptsrc_loss import promptsrc_loss
 from mopd.prompts.prompted_clip import PromptedOutput
 from mopd.prompts.templates import PROMPTSRC_TEMPLATES
 from mopd.training.checkpoint_hooks import CLASS_NAME_BUFFERS
-from mopd.training.two_tower import check_frozen_clip_weights, our_frozen_key
+from mopd.training.two_tower import check_frozen_clip_weights, frozen_clip_image_features, our_frozen_key
 
 from .ivlp import IVLP
 
@@ -82,9 +82,7 @@ class PromptSRC(IVLP):
     def parse_batch_train(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch, and frozen CLIP's normalised features of its images (the unprompted image tower)."""
         image, label = super().parse_batch_train(batch)
-        with torch.no_grad(), self.precision.autocast():
-            features = self.model.image_encoder(image.type(self.model.dtype))
-            self.teacher_image_features = F.normalize(features, dim=-1)
+        self.teacher_image_features = frozen_clip_image_features(self.model, self.precision, image)
         return image, label
 
     def compute_losses(self, output: PromptedOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -19,6 +19,10 @@ here or in authors_patches.py):
       fp16 CLIP image tower, cast to fp32; their teacher class features kept in fp32 where their forward
       casts them to fp16 for the teacher logits (fp32 images against fp16 features fail)
 
+  P10 MMRL: `.cuda()` made a no-op as P8; the synthetic dataset's template ("a photo of a {}.", this
+      repository's) added to their CUSTOM_TEMPLATES, which lists only the 15 benchmark datasets; TASK given on
+      the command line, where their train.py reads it
+
 PromptSRC's loss parts are read from their own calls of F.cross_entropy, F.l1_loss and F.kl_div,
 recorded without changing them.
 """
@@ -62,9 +66,10 @@ from dassl.utils import set_random_seed, setup_logger  # noqa: E402
 from datasets.oxford_pets import OxfordPets  # noqa: E402
 
 TRAINER_FILES = {"MaPLe": "MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml", "IVLP": "IVLP/vit_b16_c2_ep5_batch4_2+2ctx.yaml",
-                 "PromptSRC": "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml"}
-MODEL_FOLDERS = {"MaPLe": "MultiModalPromptLearner", "IVLP": "VLPromptLearner", "PromptSRC": "VLPromptLearner"}
-NODES = {"MaPLe": "MAPLE", "IVLP": "IVLP", "PromptSRC": "PROMPTSRC"}
+                 "PromptSRC": "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml", "MMRL": "MMRL/vit_b16.yaml"}
+MODEL_FOLDERS = {"MaPLe": "MultiModalPromptLearner", "IVLP": "VLPromptLearner", "PromptSRC": "VLPromptLearner",
+                 "MMRL": "MultiModalRepresentationLearner"}
+NODES = {"MaPLe": "MAPLE", "IVLP": "IVLP", "PromptSRC": "PROMPTSRC", "MMRL": "MMRL"}
 
 
 @DATASET_REGISTRY.register()
@@ -117,6 +122,13 @@ if SPEC["method"] == "PromptSRC":
         keep_promptsrc_teacher_fp32(authors_promptsrc.VLPromptLearner)
 
 
+if SPEC["method"] == "MMRL":  # P10
+    run_cuda_calls_on_the_cpu()
+    import trainers.mmrl as authors_mmrl
+
+    authors_mmrl.CUSTOM_TEMPLATES["Synthetic"] = "a photo of a {}."
+
+
 def loss_parts(summary: dict) -> dict:
     """PromptSRC's parts of the step just taken, as they enter the total: their weights applied as their code
     applies them, in the dtype of each result (KL times T * T = 1, divided by B * C)."""
@@ -136,12 +148,15 @@ def _args(subsample: str, eval_only: bool, prec: str) -> argparse.Namespace:
             f"TRAINER.{node}.PREC", prec]
     for key, value in {**SPEC["depths"], **SPEC.get("method_opts", {})}.items():
         opts += [f"TRAINER.{node}.{key}", str(value)]
+    if SPEC["method"] == "MMRL":
+        opts += ["TASK", "B2N"]  # P10
     return argparse.Namespace(
         root=SPEC["data_root"], output_dir=SPEC["output_dir"] + (f"_eval_{subsample}_{prec}" if eval_only else ""),
         resume="", seed=SPEC["seed"], source_domains=None, target_domains=None, transforms=None,
         config_file=os.path.join(SPEC["authors"], "configs", "trainers", TRAINER_FILES[SPEC["method"]]),
         dataset_config_file="", trainer=SPEC["method"], backbone="", head="", eval_only=eval_only,
-        model_dir=SPEC["output_dir"], load_epoch=SPEC["epochs"], no_train=False, opts=opts)
+        model_dir=SPEC["output_dir"], load_epoch=SPEC["epochs"], no_train=False, opts=opts,
+        train_epoch=None)  # MMRL's train.py has --train-epoch (unset: the config's MAX_EPOCH)
 
 
 def build(subsample: str, eval_only: bool):

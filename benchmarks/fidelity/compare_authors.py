@@ -29,7 +29,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The published base-to-new prompt depths (configs/trainers/<method>/ of the authors); capped at --layers.
 PUBLISHED_DEPTHS = {"MaPLe": {"PROMPT_DEPTH": 9}, "IVLP": {"PROMPT_DEPTH_VISION": 12, "PROMPT_DEPTH_TEXT": 12},
-                    "PromptSRC": {"PROMPT_DEPTH_VISION": 9, "PROMPT_DEPTH_TEXT": 9}}
+                    "PromptSRC": {"PROMPT_DEPTH_VISION": 9, "PROMPT_DEPTH_TEXT": 9},
+                    "MMRL": {"REP_LAYERS": [6, 7, 8, 9, 10, 11, 12]}}
+# The clone each method's authors' code is in (--authors holds MaPLe's and IVLP's).
+CLONE_ARGS = {"PromptSRC": "promptsrc", "MMRL": "mmrl"}
 METHODS = tuple(PUBLISHED_DEPTHS)
 # What each criterion must meet, per precision (None: reported, not judged). fp16 losses are fp16 numbers on
 # the authors' side (CE on fp16 logits), about 5e-4 apart, and fp16 steps round differently on CPU kernels.
@@ -43,6 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--authors", required=True, help="clone of muzairkhattak/multimodal-prompt-learning")
     parser.add_argument("--promptsrc", default="", help="clone of muzairkhattak/PromptSRC (for --methods PromptSRC)")
+    parser.add_argument("--mmrl", default="", help="clone of yunncheng/MMRL (for --methods MMRL; use --layers 12)")
     parser.add_argument("--dassl", required=True, help="clone of KaiyangZhou/Dassl.pytorch")
     parser.add_argument("--work", default=os.path.join("output", "fidelity"), help="folder for inputs, runs, logs")
     parser.add_argument("--methods", nargs="+", default=["MaPLe", "IVLP"], choices=METHODS)
@@ -63,6 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
               (args.dassl, "dassl/engine/trainer.py", "KaiyangZhou/Dassl.pytorch")]
     if "PromptSRC" in args.methods:
         clones.append((args.promptsrc, "trainers/promptsrc.py", "muzairkhattak/PromptSRC (--promptsrc)"))
+    if "MMRL" in args.methods:
+        clones.append((args.mmrl, "trainers/mmrl.py", "yunncheng/MMRL (--mmrl)"))
     for path, inside, what in clones:
         if not os.path.isfile(os.path.join(path, inside)):
             parser.error(f"{path} has no {inside}: give the path of a clone of {what}")
@@ -92,11 +98,16 @@ def _run_side(script: str, spec: dict, env: dict[str, str], reuse: bool) -> dict
     return torch.load(spec["result_file"], weights_only=False)
 
 
+def _capped(depth: int | list[int], layers: int) -> int | list[int]:
+    """A published depth, or MMRL's list of layers, cut to the layers the shared CLIP has."""
+    return min(depth, layers) if isinstance(depth, int) else [layer for layer in depth if layer <= layers]
+
+
 def run_case(args: argparse.Namespace, inputs: Inputs, method: str, prec: str) -> dict:
     """The authors' run, then ours on each backend; their results by side name."""
     runs = os.path.join(os.path.abspath(args.work), "runs")
     os.makedirs(runs, exist_ok=True)
-    depths = {key: min(value, args.layers) for key, value in PUBLISHED_DEPTHS[method].items()}
+    depths = {key: _capped(value, args.layers) for key, value in PUBLISHED_DEPTHS[method].items()}
     common = {"method": method, "prec": prec, "seed": args.seed, "depths": depths, "epochs": inputs.epochs,
               "num_shots": 16, "drive": "saved_batches",
               "image_size": inputs.image_size, "clip_file": inputs.clip_file, "data_root": inputs.data_root,
@@ -104,7 +115,7 @@ def run_case(args: argparse.Namespace, inputs: Inputs, method: str, prec: str) -
               "loss_weights": {"text": 25, "image": 10}}  # PromptSRC's published TEXT_ and IMAGE_LOSS_WEIGHT
     authors_dir = os.path.join(runs, f"authors_{method}_{prec}")
     results = {"authors": _run_side("authors_side.py", {
-        **common, "authors": os.path.abspath(args.promptsrc if method == "PromptSRC" else args.authors),
+        **common, "authors": os.path.abspath(getattr(args, CLONE_ARGS.get(method, "authors"))),
         "dassl": os.path.abspath(args.dassl),
         "output_dir": authors_dir, "result_file": authors_dir + ".pt"}, {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"},
         args.reuse)}

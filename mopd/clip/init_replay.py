@@ -5,8 +5,9 @@ weights over it) under the run's seed, and draw their prompts from the generator
 behind; IVLP and PromptSRC even draw theirs while the towers are built, layer by layer. This
 repository loads CLIP without touching the generator, so these methods replay the same sequence of
 draws: the modules are created in CLIP's order, with their own initialisation, and thrown away;
-`draw(tower, layer)` is called where the authors create a prompt. The cost is one random CLIP
-initialisation (about a second for ViT-B/16 on a CPU); nothing is kept.
+`draw(tower, layer)` is called where the authors create a prompt (or MMRL its second image
+projection). The cost is one random CLIP initialisation (about a second for ViT-B/16 on a CPU);
+nothing is kept.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from torch import nn
 
 from mopd.clip.backbones import ClipArchitecture
 
-# draw(tower, layer): called after the vision stem ("vision", -1: before the class embedding) and
-# after each block of each tower ("vision"/"text", layer); it draws what the authors draw there.
+# draw(tower, layer): called after the vision stem ("vision", -1: before the class embedding), after
+# each block of each tower ("vision"/"text", layer) and after the image projection ("vision", vision
+# layers: MMRL's CLIP draws its `proj_rep` there); it draws what the authors draw there.
 Draw = Callable[[str, int], None]
 
 
@@ -46,6 +48,7 @@ def replay_clip_initialisation(arch: ClipArchitecture, draw: Draw = _nothing) ->
         ResidualAttentionBlock(width, width // 64)
         draw("vision", layer)
     torch.randn(width, arch.embed_dim)  # proj
+    draw("vision", arch.vision_layers)
     text = arch.transformer_width
     for layer in range(arch.transformer_layers):
         ResidualAttentionBlock(text, arch.transformer_heads)

@@ -16,6 +16,7 @@ from clip.model import CLIP
 from torch import Tensor, nn
 
 from mopd.clip.deep_prompts import TowerPrompts
+from mopd.clip.representation_tokens import RepresentationTokens, causal_mask
 
 DEFAULT_BUCKET_RATIO = 1.3
 # On the CPU a transformer call costs little beyond its tokens, so prompts are grouped by nearly exact
@@ -116,7 +117,8 @@ class TextEncoder(nn.Module):
         """The dtype the text tower computes in (that of the CLIP weights)."""
         return self.text_projection.dtype
 
-    def forward(self, prompts: Tensor, tokenized: Tensor, deep: TowerPrompts | None = None) -> Tensor:
+    def forward(self, prompts: Tensor, tokenized: Tensor, deep: TowerPrompts | None = None,
+                representation: RepresentationTokens | None = None) -> Tensor:
         """Encode prompt embeddings.
 
         Args:
@@ -125,19 +127,22 @@ class TextEncoder(nn.Module):
             deep: tokens that replace the n tokens after SOT at the input of layers 1, 2, ...
                 (deep prompting; `deep.shallow` is unused: the context is in `prompts`); they come
                 before every EOT, so truncation stays exact.
+            representation: MMRL's tokens, inserted after SOT at their first layer (the sequence, its
+                causal mask and every EOT position move by K), replaced at the later ones.
 
         Returns:
             (N, D) text features at the EOT token, in the model's dtype.
         """
         eot_positions = tokenized.argmax(dim=-1)
         if not self.truncate:
-            return self._encode_truncated(prompts, eot_positions, prompts.shape[1], deep)
+            return self._encode_truncated(prompts, eot_positions, prompts.shape[1], deep, representation)
         ratio = default_bucket_ratio(prompts.device) if self.bucket_ratio is None else self.bucket_ratio
         buckets = plan_buckets(eot_positions, ratio)
         if len(buckets) == 1:
-            return self._encode_truncated(prompts, eot_positions, buckets[0].length, deep)
+            return self._encode_truncated(prompts, eot_positions, buckets[0].length, deep, representation)
         features = [
-            self._encode_truncated(prompts[bucket.index], eot_positions[bucket.index], bucket.length, deep)
+            self._encode_truncated(prompts[bucket.index], eot_positions[bucket.index], bucket.length, deep,
+                                   representation)
             for bucket in buckets
         ]
         return _restore_order(features, [bucket.index for bucket in buckets])
@@ -150,7 +155,8 @@ class TextEncoder(nn.Module):
         return self(self.token_embedding(tokenized).type(self.dtype), tokenized)
 
     def _encode_truncated(
-        self, prompts: Tensor, eot_positions: Tensor, length: int, deep: TowerPrompts | None = None
+        self, prompts: Tensor, eot_positions: Tensor, length: int, deep: TowerPrompts | None = None,
+        representation: RepresentationTokens | None = None,
     ) -> Tensor:
         dtype = self.dtype
         x = prompts[:, :length].type(dtype) + self.positional_embedding[:length].type(dtype)
@@ -160,12 +166,18 @@ class TextEncoder(nn.Module):
             tokens = deep.at_layer(layer) if deep else None
             if tokens is not None:  # [SOT] [n new tokens] [the rest]: no positional embedding, as the authors'
                 x = torch.cat([x[:1], deep.expanded(tokens, x.shape[1], x.dtype, batch_dim=1), x[1 + tokens.shape[0]:]])
+            if representation is not None:
+                x = representation.enter(x, layer)
+                if x.shape[0] != mask.shape[0]:  # K tokens inserted: the causal mask of the longer sequence
+                    mask = causal_mask(x.shape[0], mask.dtype, mask.device)
             # CLIP's block forward with the causal mask cut to `length` tokens
             h = block.ln_1(x)
             x = x + block.attn(h, h, h, need_weights=False, attn_mask=mask)[0]
             x = x + block.mlp(block.ln_2(x))
         x = x.permute(1, 0, 2)  # (length, N, W) -> (N, length, W)
         # ln_final acts per token, so it is applied to the pooled EOT tokens only
+        if representation is not None:  # the EOT tokens moved by the K inserted tokens
+            eot_positions = eot_positions + representation.count
         pooled = x[torch.arange(x.shape[0], device=x.device), eot_positions]  # (N, W)
         return self.ln_final(pooled).type(dtype) @ self.text_projection  # (N, D)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from yacs.config import CfgNode as CN
 
 from mopd.clip.precision import AMP_DTYPES, PRECISIONS
+from mopd.methods.mmrl import TASKS
 
 _POSITIONS = ("end", "middle", "front")
 
@@ -76,6 +77,22 @@ def check_promptsrc_cfg(cfg: CN) -> None:
             raise ValueError(f"TRAINER.PROMPTSRC.{name}={src[name]} must be >= 0 (published: 25 text, 10 image)")
     if src.GPA_STD <= 0:
         raise ValueError(f"TRAINER.PROMPTSRC.GPA_STD={src.GPA_STD} must be > 0 (the spread of GPA's epoch weights)")
+
+
+def check_mmrl_cfg(cfg: CN) -> None:
+    """Reject `TRAINER.MMRL` values out of range (REP_LAYERS is checked against the backbone when the learner is built)."""
+    mmrl = cfg.TRAINER.MMRL
+    if not 0.0 <= mmrl.ALPHA <= 1.0:
+        raise ValueError(f"TRAINER.MMRL.ALPHA={mmrl.ALPHA} must be in [0, 1] (the class-token branch's weight; "
+                         "published: 0.7)")
+    if mmrl.REG_WEIGHT < 0:
+        raise ValueError(f"TRAINER.MMRL.REG_WEIGHT={mmrl.REG_WEIGHT} must be >= 0")
+    for name in ("REP_DIM", "N_REP_TOKENS"):
+        if mmrl[name] < 1:
+            raise ValueError(f"TRAINER.MMRL.{name}={mmrl[name]} must be >= 1 (published: REP_DIM 512, N_REP_TOKENS 5)")
+    if mmrl.TASK not in TASKS:
+        raise ValueError(f"TRAINER.MMRL.TASK={mmrl.TASK!r} is not one of {TASKS} (base-to-new, few-shot, "
+                         "cross-dataset/domain generalisation)")
 
 
 def check_epochs_and_batches(cfg: CN, training: bool) -> None:

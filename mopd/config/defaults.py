@@ -124,6 +124,19 @@ def _add_promptsrc_node(cfg: CN) -> None:
     cfg.TRAINER.PROMPTSRC.GPA_ONLY_PROMPTS = False
 
 
+def _add_mmrl_node(cfg: CN) -> None:
+    cfg.TRAINER.MMRL = CN()
+    cfg.TRAINER.MMRL.ALPHA = 0.7  # weight of the class-token branch in the loss and the fusion (0..1); rep gets 1 - ALPHA
+    cfg.TRAINER.MMRL.REG_WEIGHT = 1.0  # weight of each cosine pull to frozen CLIP's image and text features (>= 0)
+    cfg.TRAINER.MMRL.REP_LAYERS = [6, 7, 8, 9, 10, 11, 12]  # 1-based layers of both towers the tokens enter
+    cfg.TRAINER.MMRL.REP_DIM = 512  # width of the shared representation tokens (>= 1)
+    cfg.TRAINER.MMRL.N_REP_TOKENS = 5  # K, the number of representation tokens (>= 1)
+    # The protocol, which decides the logits of evaluation (the authors' TASK): B2N (base-to-new: fusion on the
+    # base classes, class-token branch on others), FS (few-shot: fusion), CD (cross-dataset and domain
+    # generalisation: fusion on ImageNet, class-token branch on other datasets). The protocol scripts set it.
+    cfg.TRAINER.MMRL.TASK = "B2N"
+
+
 def extend_cfg(cfg: CN) -> None:
     """Add this repository's keys to a Dassl default config in place."""
     _add_dataset_keys(cfg)
@@ -138,6 +151,7 @@ def extend_cfg(cfg: CN) -> None:
     _add_maple_node(cfg)
     _add_ivlp_node(cfg)
     _add_promptsrc_node(cfg)
+    _add_mmrl_node(cfg)
 
 
 def get_cfg() -> CN:

@@ -18,6 +18,7 @@ METHOD_NODE_READERS = MappingProxyType({
     "MAPLE": ("MaPLe",),
     "IVLP": ("IVLP",),
     "PROMPTSRC": ("PromptSRC",),
+    "MMRL": ("MMRL",),
 })
 
 

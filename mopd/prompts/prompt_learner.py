@@ -93,7 +93,7 @@ class PromptLearner(nn.Module):
 
         names = [prompt_name(name) for name in classnames]
         texts = [f"{prefix_text} {name}." for name in names]
-        tokenized = _tokenize(texts, clip_model.context_length)  # (C, L)
+        tokenized = tokenize_prompts(texts, clip_model.context_length)  # (C, L)
         with torch.no_grad():
             embedding = clip_model.token_embedding(tokenized).type(dtype)  # (C, L, W)
             ctx = self._initial_context(clip_model, init_text, n_ctx, len(names), csc, init_fit)
@@ -147,7 +147,7 @@ class PromptLearner(nn.Module):
         return prompts.gather(1, index)
 
 
-def _tokenize(texts: list[str], context_length: int) -> Tensor:
+def tokenize_prompts(texts: list[str], context_length: int) -> Tensor:
     """Token ids (N, context_length) of `texts`; a text that does not fit raises ValueError."""
     too_long = first_too_long(texts, context_length)
     if too_long is not None:

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mopd.clip.prompted_vision import PromptedVisionTransformer
+from mopd.clip.prompted_vision import PromptedVisionTransformer, RepresentationVisionTransformer
+from mopd.clip.representation_tokens import RepresentationTokens
 from mopd.clip.text_encoder import TextEncoder
 from mopd.prompts.cocoop_prompt_learner import cocoop_logits
 
@@ -121,3 +122,69 @@ class TwoTowerPromptedCLIP(PromptedCLIP):
         learner = self.prompt_learner
         features = self.text_encoder(learner(), learner.tokenized_prompts, learner.text_prompts())
         return F.normalize(features, dim=-1)
+
+
+class RepresentationOutput(NamedTuple):
+    """MMRL's forward pass: `logits` is the fusion of the class-token and representation branches."""
+
+    logits: torch.Tensor  # (B, C) ALPHA * class_logits + (1 - ALPHA) * rep_logits
+    image_features: torch.Tensor  # (B, D) normalised class-token features
+    text_features: torch.Tensor  # (C, D) normalised class features
+    logit_scale: torch.Tensor  # the fixed scale of both branches
+    class_logits: torch.Tensor  # (B, C) scale * image_features @ text_features^T
+    rep_logits: torch.Tensor  # (B, C) scale * (normalised representation features) @ text_features^T
+
+
+class RepresentationCLIP(PromptedCLIP):
+    """MMRL (arXiv:2503.08497): representation tokens in both towers, a class-token and a representation branch.
+
+    The learner (`RepresentationLearner`) gives each tower its tokens; the text tower reads the
+    hand-written prompts at EOT + K; an image has a class-token feature (CLIP's `proj`) and a
+    representation feature (`RepresentationVisionTransformer`), so image features are (B, 2, D). Both
+    branches' logits use the fixed scale 100, as the authors' code.
+    """
+
+    frozen_image_features = False
+    scale = 100.0
+
+    def __init__(self, clip_model: nn.Module, prompt_learner: nn.Module, alpha: float) -> None:
+        super().__init__(clip_model, prompt_learner)
+        self.image_encoder = RepresentationVisionTransformer(clip_model.visual)
+        self.alpha = alpha
+
+    def image_features(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, 2, D) class-token and representation features under the representation tokens, not normalised."""
+        return self._image_features(image, self.prompt_learner.representation_tokens()[1])
+
+    def encode_classes(self) -> torch.Tensor:
+        """Normalised class features (C, D) of the hand-written prompts under the representation tokens."""
+        return self._encode_classes(self.prompt_learner.representation_tokens()[0])
+
+    def forward(self, image: torch.Tensor, text_features: torch.Tensor | None = None) -> RepresentationOutput:
+        """Both branches' logits and their fusion; the learner's tokens are made once for both towers.
+
+        `text_features` (C, D) skips re-encoding the prompts.
+        """
+        text_tokens, vision_tokens = self.prompt_learner.representation_tokens()
+        if text_features is None:
+            text_features = self._encode_classes(text_tokens)
+        return self.classify(F.normalize(self._image_features(image, vision_tokens), dim=-1), text_features)
+
+    def _image_features(self, image: torch.Tensor, tokens: RepresentationTokens) -> torch.Tensor:
+        return self.image_encoder(image.type(self.dtype), tokens, self.prompt_learner.proj_rep)
+
+    def _encode_classes(self, tokens: RepresentationTokens) -> torch.Tensor:
+        learner = self.prompt_learner
+        features = self.text_encoder(learner.prompt_embeddings, learner.tokenized_prompts, representation=tokens)
+        return F.normalize(features, dim=-1)
+
+    def classify(self, image_features: torch.Tensor, text_features: torch.Tensor | None = None) -> RepresentationOutput:
+        """Both branches' logits and their fusion for normalised image features (B, 2, D)."""
+        if text_features is None:
+            text_features = self.encode_classes()
+        class_features, rep_features = image_features.unbind(dim=1)
+        class_logits = (self.scale * class_features) @ text_features.t()
+        rep_logits = (self.scale * rep_features) @ text_features.t()
+        logits = self.alpha * class_logits + (1 - self.alpha) * rep_logits
+        scale = torch.tensor(self.scale, device=class_logits.device)
+        return RepresentationOutput(logits, class_features, text_features, scale, class_logits, rep_logits)

@@ -19,7 +19,8 @@ SOURCE_DATASET = "imagenet"  # cross-dataset and domain-generalisation models ar
 TRANSFER_TARGETS: tuple[str, ...] = tuple(d for d in BENCHMARK_DATASETS if d != SOURCE_DATASET)
 DG_VARIANTS: tuple[str, ...] = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 METHOD_ORDER: tuple[str, ...] = (
-    "ZeroshotCLIP", "LinearProbeCLIP", "CoOp", "CoCoOp", "ProGrad", "KgCoOp", "IVLP", "MaPLe", "PromptSRC", "MoPD",
+    "ZeroshotCLIP", "LinearProbeCLIP", "CoOp", "CoCoOp", "ProGrad", "KgCoOp", "IVLP", "MaPLe", "PromptSRC", "MMRL",
+    "MoPD",
 )
 
 _DISPLAY_NAMES = {

@@ -43,6 +43,9 @@ class Setting:
     name: str  # the run folders' <cfg> level and the config used where no exception applies
     per_dataset: Mapping[str, str] = field(default_factory=dict)  # dataset -> config (wins over per_shots)
     per_shots: Mapping[int, str] = field(default_factory=dict)  # shots per class -> config
+    # config overrides every run of the setting passes after its config files, as the authors' scripts pass
+    # them on the command line (MMRL's TASK); the user's overrides come after them
+    opts: tuple[str, ...] = ()
 
     def config(self, dataset: str, shots: int) -> str:
         """The config name used for `dataset` at `shots` shots per class."""
@@ -124,6 +127,21 @@ METHODS: Mapping[str, Method] = MappingProxyType({
     "ivlp": Method("ivlp", "IVLP", "IVLP", Setting("vit_b16_c2_ep5_batch4_2+2ctx")),
     # PromptSRC's scripts (muzairkhattak/PromptSRC): its few-shot GPA of mean 45, std 5 for five datasets is a
     # commented alternative in the authors' config, a config of its own here.
+    # MMRL's scripts (yunncheng/MMRL scripts/mmrl/): ImageNet's own config in base-to-new and few-shot, TASK on every
+    # command line (it picks the evaluation branch), the per-dataset table of trainers/config.py as overlays, and the
+    # cross-dataset scripts' REG_WEIGHT 0.2 and REP_DIM 512, which replace the table's values.
+    "mmrl": Method(
+        "mmrl", "MMRL", "MMRL",
+        Setting("vit_b16", per_dataset={"imagenet": "vit_b16_imagenet"}, opts=("TRAINER.MMRL.TASK", "B2N")),
+        protocol_settings={
+            **{protocol: Setting("vit_b16_cross_datasets", opts=("TRAINER.MMRL.TASK", "CD", "TRAINER.MMRL.REG_WEIGHT",
+                                                                  "0.2", "TRAINER.MMRL.REP_DIM", "512"))
+               for protocol in ("cross_dataset", "domain_generalization")},
+            "few_shot": Setting("vit_b16_few_shot", per_dataset={"imagenet": "vit_b16_imagenet"},
+                                opts=("TRAINER.MMRL.TASK", "FS")),
+        },
+        overlay_dir="datasets",
+    ),
     "promptsrc": Method(
         "promptsrc", "PromptSRC", "PromptSRC", Setting("vit_b16_c2_ep20_batch4_4+4ctx"),
         protocol_settings={

@@ -121,7 +121,7 @@ def _step(scope: Scope, protocol: str, phase: str, dataset: str, seed: int, shot
     return Step(
         protocol=protocol, phase=phase, dataset=dataset, shots=shots, seed=seed, trainer=method.trainer,
         cfg=setting.name, config_files=configs, trains=trains, model_dir=model.path if model else "",
-        opts=(*opts, *scope.overrides), data=scope.data, output=scope.output,
+        opts=(*opts, *setting.opts, *scope.overrides), data=scope.data, output=scope.output,
         allow_settings_change=scope.allow_settings_change,
     )
 

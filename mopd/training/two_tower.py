@@ -1,12 +1,14 @@
-"""What the trainers with prompts in both towers of CLIP share (MaPLe, IVLP, PromptSRC)."""
+"""What the trainers with prompts in both towers of CLIP share (MaPLe, IVLP, PromptSRC, MMRL)."""
 from __future__ import annotations
 
 import logging
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from mopd.clip.precision import PrecisionPolicy
 from mopd.prompts.prompted_clip import TwoTowerPromptedCLIP
 from mopd.training.checkpoint_hooks import CLASS_NAME_BUFFERS
 
@@ -67,6 +69,12 @@ class TwoTowerPromptsMixin:
     def check_frozen_weights(self, weights: dict[str, torch.Tensor]) -> None:
         """Raise ValueError unless the authors' frozen CLIP weights are this run's (`check_frozen_clip_weights`)."""
         check_frozen_clip_weights(weights, self.model)
+
+
+def frozen_clip_image_features(model: nn.Module, precision: PrecisionPolicy, image: torch.Tensor) -> torch.Tensor:
+    """Frozen CLIP's normalised image features (B, D) of a batch: CLIP's own image tower (`visual`), no gradient."""
+    with torch.no_grad(), precision.autocast():
+        return F.normalize(model.image_encoder.visual(image.type(model.dtype)), dim=-1)
 
 
 def our_frozen_key(key: str) -> str | None:
