@@ -33,8 +33,8 @@ def test_a_study_of_the_two_tower_methods_on_two_datasets_and_two_seeds_fills_th
     data = tmp_path / "data"
     build_fake_dataset("caltech101", data)
     (data / "synthetic").symlink_to(f"{data_root}/synthetic")
-    args = ["run", "--executor", "local", "--jobs", "2", "--methods", "maple", "ivlp", "promptsrc", "--datasets", "synthetic",
-            "caltech101", "--seeds", "1", "2", "--shots", "2", "--data", str(data), "--output", str(tmp_path / "out"),
+    args = ["run", "--executor", "local", "--jobs", "2", "--methods", "maple", "ivlp", "promptsrc", "mmrl",
+            "--datasets", "synthetic", "caltech101", "--seeds", "1", "2", "--shots", "2", "--data", str(data), "--output", str(tmp_path / "out"),
             *DEEP_TINY, "OPTIM.MAX_EPOCH", "1"]
     proc = subprocess.run([sys.executable, "-m", "mopd.study", *args], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=1200)
@@ -42,7 +42,7 @@ def test_a_study_of_the_two_tower_methods_on_two_datasets_and_two_seeds_fills_th
     table = subprocess.run([sys.executable, "-m", "mopd.results", str(tmp_path / "out")], cwd=REPO_ROOT,
                            capture_output=True, text=True, check=True).stdout
     for dataset in ("synthetic", "Caltech101"):
-        for trainer in ("IVLP", "MaPLe", "PromptSRC"):
+        for trainer in ("IVLP", "MaPLe", "MMRL", "PromptSRC"):
             row = next(line for line in table.splitlines() if line.startswith(f"| {dataset} | {trainer} |"))
             cells = [cell.strip() for cell in row.strip("|").split("|")]
             assert cells[-1] == "1, 2", row  # both seeds aggregated
