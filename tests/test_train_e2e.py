@@ -58,9 +58,11 @@ TRAINER_CONFIGS = {
     "IVLP": ("IVLP", "vit_b16_c2_ep5_batch4_2+2ctx.yaml"),
     "PromptSRC": ("PromptSRC", "vit_b16_c2_ep20_batch4_4+4ctx.yaml"),
     "MMRL": ("MMRL", "vit_b16.yaml"),
+    "MMRLpp": ("MMRLpp", "vit_b16.yaml"),
 }
 # The prompted image towers need the published depths (9, 12) and MMRL's layers (6..12) to fit: the 12-layer tiny CLIP.
-TRAINER_OVERRIDES = {name: ("MODEL.BACKBONE.NAME", "tiny12") for name in ("MaPLe", "IVLP", "PromptSRC", "MMRL")}
+TRAINER_OVERRIDES = {name: ("MODEL.BACKBONE.NAME", "tiny12")
+                     for name in ("MaPLe", "IVLP", "PromptSRC", "MMRL", "MMRLpp")}
 
 
 def test_every_registered_trainer_has_an_end_to_end_run():

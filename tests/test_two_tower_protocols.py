@@ -1,4 +1,4 @@
-"""MaPLe, IVLP, PromptSRC and MMRL through the protocol scripts and a whole study, with their published settings on the
+"""MaPLe, IVLP, PromptSRC, MMRL and MMRL++ through the protocol scripts and a whole study, with their published settings on the
 12-layer tiny CLIP."""
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ DEEP_TINY = ["MODEL.BACKBONE.NAME", "tiny12", "INPUT.SIZE", "(32, 32)", "DATALOA
 @pytest.mark.parametrize("method, trainer, setting, epochs", [
     ("maple", "MaPLe", "vit_b16_c2_ep5_batch4_2ctx", 5), ("ivlp", "IVLP", "vit_b16_c2_ep5_batch4_2+2ctx", 5),
     ("promptsrc", "PromptSRC", "vit_b16_c2_ep20_batch4_4+4ctx", 20), ("mmrl", "MMRL", "vit_b16", 10),
+    ("mmrlpp", "MMRLpp", "vit_b16", 10),
 ])
 def test_base2new_scripts_run_the_published_setting_end_to_end(method, trainer, setting, epochs, data_root, tmp_path):
     env = {"DATA": data_root, "OUTPUT": str(tmp_path / "out"), "SHOTS": "2"}

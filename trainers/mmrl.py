@@ -16,9 +16,8 @@ from mopd.training.two_tower import TwoTowerPromptsMixin, frozen_clip_image_feat
 
 from .coop import CoOp
 
-# Where the authors' CustomCLIP keeps what MMRL learns: the learner, and the representation projection in CLIP.
+# Where the authors' CustomCLIP keeps the learner.
 _AUTHORS_LEARNER_PREFIX = "representation_learner."
-_AUTHORS_PROJ_REP = "image_encoder.proj_rep"
 _AUTHORS_CLASS_PROMPTS = "prompt_embeddings"  # their class-name buffer, which their own loading drops
 
 
@@ -37,19 +36,29 @@ class MMRL(TwoTowerPromptsMixin, CoOp):
 
     authors_model_folder = "MultiModalRepresentationLearner"
     hand_crafted_in_training = True  # the class prompts and frozen CLIP's text features use the template
+    config_node = "MMRL"  # TRAINER.<config_node> holds the method's settings
+    # the authors' names of what their CLIP learns -> this learner's
+    authors_clip_parameters = {"image_encoder.proj_rep": "proj_rep"}
+
+    @property
+    def method_cfg(self):
+        """The method's node, TRAINER.<config_node>."""
+        return self.cfg.TRAINER[self.config_node]
+
+    check_method_cfg = staticmethod(check_mmrl_cfg)
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)
-        check_mmrl_cfg(cfg)
+        self.check_method_cfg(cfg)
 
     def build_prompt_learner(self, classnames: list[str], clip_model: nn.Module, **overrides) -> nn.Module:
-        mmrl = self.cfg.TRAINER.MMRL
+        mmrl = self.method_cfg
         proj_rep = draw_proj_rep(architecture_of(clip_model))  # the authors draw after building two random CLIPs
         return RepresentationLearner(classnames, clip_model, self.hand_crafted_template(), mmrl.N_REP_TOKENS,
                                      mmrl.REP_DIM, mmrl.REP_LAYERS, proj_rep)
 
     def build_prompted_clip(self, clip_model: nn.Module, prompt_learner: nn.Module) -> nn.Module:
-        return RepresentationCLIP(clip_model, prompt_learner, self.cfg.TRAINER.MMRL.ALPHA)
+        return RepresentationCLIP(clip_model, prompt_learner, self.method_cfg.ALPHA)
 
     def before_train_extra(self) -> None:
         """Frozen CLIP's normalised features of the hand-written prompts (C, D), in CLIP's dtype, outside autocast."""
@@ -64,7 +73,7 @@ class MMRL(TwoTowerPromptsMixin, CoOp):
         return image, label
 
     def compute_losses(self, output: RepresentationOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:
-        mmrl, as_authors = self.cfg.TRAINER.MMRL, self.cfg.TRAINER.COOP.AUTHORS_NUMERICS
+        mmrl, as_authors = self.method_cfg, self.cfg.TRAINER.COOP.AUTHORS_NUMERICS
 
         def computed(logits: torch.Tensor) -> torch.Tensor:  # the cross-entropy in the logits' dtype, or fp32
             return logits if as_authors else logits.float()
@@ -78,20 +87,20 @@ class MMRL(TwoTowerPromptsMixin, CoOp):
         cfg = self.cfg
         with self.precision.autocast():
             output = self.model.classify(F.normalize(image_features, dim=-1), self._eval_text_features)
-        branch = evaluation_branch(cfg.TRAINER.MMRL.TASK, cfg.DATASET.SUBSAMPLE_CLASSES, cfg.DATASET.NAME)
+        branch = evaluation_branch(self.method_cfg.TASK, cfg.DATASET.SUBSAMPLE_CLASSES, cfg.DATASET.NAME)
         return (output.logits if branch == "fusion" else output.class_logits).float()
 
     def checkpoint_meta(self) -> dict:
         meta = super().checkpoint_meta()
-        mmrl = self.cfg.TRAINER.MMRL
+        mmrl = self.method_cfg
         meta["training_settings"] = {"alpha": mmrl.ALPHA, "reg_weight": mmrl.REG_WEIGHT}
         return meta
 
     def authors_prompt_key(self, key: str) -> str | None:
-        """`representation_learner.<name>` and `image_encoder.proj_rep` of the authors' CustomCLIP -> this learner's."""
+        """`representation_learner.<name>` and what their CLIP learns (`authors_clip_parameters`) -> this learner's."""
         if key.startswith(_AUTHORS_LEARNER_PREFIX):
             return key[len(_AUTHORS_LEARNER_PREFIX):]
-        return "proj_rep" if key == _AUTHORS_PROJ_REP else None
+        return self.authors_clip_parameters.get(key)
 
     def convert_foreign_state_dict(self, name: str, state_dict: dict) -> dict:
         """The authors' checkpoint without their class-prompt embeddings (rebuilt from the classes, as they do)."""

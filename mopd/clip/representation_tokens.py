@@ -6,6 +6,9 @@ after the first token of the sequence (the class token of the image tower, SOS o
 so the sequence grows by K; at the input of each later representation layer those K slots are
 replaced by that layer's tokens; layers in between carry them on. The tokens get no positional
 embedding. In the causal text tower they come before every EOT token, which moves by K.
+
+MMRL++ (Guo and Gu, arXiv:2505.10088) composes instead of replacing: at each later layer the K slots
+become BETA * that layer's tokens + (1 - BETA) * what the previous block made of them (BETA = 1 is MMRL).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ class RepresentationTokens:
 
     layers: tuple[int, ...]
     tokens: tuple[Tensor, ...]
+    beta: float = 1.0  # weight of a later layer's tokens against the carried ones (MMRL++); 1 replaces them (MMRL)
 
     def __post_init__(self) -> None:
         assert self.layers and len(self.layers) == len(self.tokens), (self.layers, len(self.tokens))
@@ -33,7 +37,8 @@ class RepresentationTokens:
         return self.tokens[0].shape[0]
 
     def enter(self, x: Tensor, layer: int) -> Tensor:
-        """The sequence (L, N, W) (CLIP's layout) at the input of block `layer`: tokens inserted, replaced or as is.
+        """The sequence (L, N, W) (CLIP's layout) at the input of block `layer`: tokens inserted, replaced (or composed
+        with the carried ones, BETA < 1) or as is.
 
         The tokens are not cast: where they are wider than the stream (fp32 tokens in an autocast fp16
         tower, as in the authors' amp runs), the concatenation promotes the stream to their dtype.
@@ -42,8 +47,11 @@ class RepresentationTokens:
             return x
         tokens = self.tokens[self.layers.index(layer)]
         expanded = tokens.unsqueeze(1).expand(-1, x.shape[1], -1)  # (K, N, W)
-        rest = x[1:] if layer == self.layers[0] else x[1 + self.count:]
-        return torch.cat([x[:1], expanded, rest])
+        if layer == self.layers[0]:
+            return torch.cat([x[:1], expanded, x[1:]])
+        if self.beta != 1.0:  # the authors' order: beta * new + (1 - beta) * carried
+            expanded = self.beta * expanded + (1 - self.beta) * x[1:1 + self.count]
+        return torch.cat([x[:1], expanded, x[1 + self.count:]])
 
 
 def causal_mask(length: int, dtype: torch.dtype, device: torch.device) -> Tensor:

@@ -79,20 +79,34 @@ def check_promptsrc_cfg(cfg: CN) -> None:
         raise ValueError(f"TRAINER.PROMPTSRC.GPA_STD={src.GPA_STD} must be > 0 (the spread of GPA's epoch weights)")
 
 
-def check_mmrl_cfg(cfg: CN) -> None:
-    """Reject `TRAINER.MMRL` values out of range (REP_LAYERS is checked against the backbone when the learner is built)."""
-    mmrl = cfg.TRAINER.MMRL
+def check_mmrl_cfg(cfg: CN, node: str = "MMRL") -> None:
+    """Reject MMRL's keys of `TRAINER.<node>` out of range (REP_LAYERS is checked against the backbone when the
+    learner is built)."""
+    mmrl, key = cfg.TRAINER[node], f"TRAINER.{node}"
     if not 0.0 <= mmrl.ALPHA <= 1.0:
-        raise ValueError(f"TRAINER.MMRL.ALPHA={mmrl.ALPHA} must be in [0, 1] (the class-token branch's weight; "
+        raise ValueError(f"{key}.ALPHA={mmrl.ALPHA} must be in [0, 1] (the class-token branch's weight; "
                          "published: 0.7)")
     if mmrl.REG_WEIGHT < 0:
-        raise ValueError(f"TRAINER.MMRL.REG_WEIGHT={mmrl.REG_WEIGHT} must be >= 0")
+        raise ValueError(f"{key}.REG_WEIGHT={mmrl.REG_WEIGHT} must be >= 0")
     for name in ("REP_DIM", "N_REP_TOKENS"):
         if mmrl[name] < 1:
-            raise ValueError(f"TRAINER.MMRL.{name}={mmrl[name]} must be >= 1 (published: REP_DIM 512, N_REP_TOKENS 5)")
+            raise ValueError(f"{key}.{name}={mmrl[name]} must be >= 1 (published: REP_DIM 512, N_REP_TOKENS 5)")
     if mmrl.TASK not in TASKS:
-        raise ValueError(f"TRAINER.MMRL.TASK={mmrl.TASK!r} is not one of {TASKS} (base-to-new, few-shot, "
+        raise ValueError(f"{key}.TASK={mmrl.TASK!r} is not one of {TASKS} (base-to-new, few-shot, "
                          "cross-dataset/domain generalisation)")
+
+
+def check_mmrlpp_cfg(cfg: CN) -> None:
+    """Reject `TRAINER.MMRLPP` values out of range: MMRL's keys, BETA, the two ranks."""
+    check_mmrl_cfg(cfg, "MMRLPP")
+    node = cfg.TRAINER.MMRLPP
+    if not 0.0 <= node.BETA <= 1.0:
+        raise ValueError(f"TRAINER.MMRLPP.BETA={node.BETA} must be in [0, 1] (the new tokens' weight against the "
+                         "carried ones; published: 0.1 to 0.9 per dataset)")
+    for name in ("PROJ_LORA_DIM", "RES_LORA_DIM"):
+        if node[name] < 1:
+            raise ValueError(f"TRAINER.MMRLPP.{name}={node[name]} must be >= 1 (published: PROJ_LORA_DIM 64, "
+                             "RES_LORA_DIM 4)")
 
 
 def check_epochs_and_batches(cfg: CN, training: bool) -> None:

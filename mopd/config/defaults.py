@@ -137,6 +137,16 @@ def _add_mmrl_node(cfg: CN) -> None:
     cfg.TRAINER.MMRL.TASK = "B2N"
 
 
+def _add_mmrlpp_node(cfg: CN) -> None:
+    """MMRL++ (arXiv:2505.10088): MMRL's keys, with its defaults, and its own three."""
+    cfg.TRAINER.MMRLPP = cfg.TRAINER.MMRL.clone()
+    # weight of a later representation layer's tokens against those the previous block carried (0..1; 1 is MMRL's
+    # replacement); it acts wherever the model runs, so cross-dataset tests set it per target dataset
+    cfg.TRAINER.MMRLPP.BETA = 0.9
+    cfg.TRAINER.MMRLPP.PROJ_LORA_DIM = 64  # rank of the learned A B added to CLIP's proj for the representation feature
+    cfg.TRAINER.MMRLPP.RES_LORA_DIM = 4  # rank of each layer's residual A_l B_l on the shared projection weight
+
+
 def extend_cfg(cfg: CN) -> None:
     """Add this repository's keys to a Dassl default config in place."""
     _add_dataset_keys(cfg)
@@ -152,6 +162,7 @@ def extend_cfg(cfg: CN) -> None:
     _add_ivlp_node(cfg)
     _add_promptsrc_node(cfg)
     _add_mmrl_node(cfg)
+    _add_mmrlpp_node(cfg)
 
 
 def get_cfg() -> CN:

@@ -19,6 +19,7 @@ METHOD_NODE_READERS = MappingProxyType({
     "IVLP": ("IVLP",),
     "PROMPTSRC": ("PromptSRC",),
     "MMRL": ("MMRL",),
+    "MMRLPP": ("MMRLpp",),
 })
 
 

@@ -141,7 +141,8 @@ class RepresentationCLIP(PromptedCLIP):
     The learner (`RepresentationLearner`) gives each tower its tokens; the text tower reads the
     hand-written prompts at EOT + K; an image has a class-token feature (CLIP's `proj`) and a
     representation feature (`RepresentationVisionTransformer`), so image features are (B, 2, D). Both
-    branches' logits use the fixed scale 100, as the authors' code.
+    branches' logits use the fixed scale 100, as the authors' code. MMRL++ (arXiv:2505.10088) is the same model
+    with its learner (`ResidualRepresentationLearner`).
     """
 
     frozen_image_features = False
@@ -171,7 +172,8 @@ class RepresentationCLIP(PromptedCLIP):
         return self.classify(F.normalize(self._image_features(image, vision_tokens), dim=-1), text_features)
 
     def _image_features(self, image: torch.Tensor, tokens: RepresentationTokens) -> torch.Tensor:
-        return self.image_encoder(image.type(self.dtype), tokens, self.prompt_learner.proj_rep)
+        learner = self.prompt_learner
+        return self.image_encoder(image.type(self.dtype), tokens, learner.rep_projection(self.image_encoder.visual.proj))
 
     def _encode_classes(self, tokens: RepresentationTokens) -> torch.Tensor:
         learner = self.prompt_learner

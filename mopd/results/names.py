@@ -20,7 +20,7 @@ TRANSFER_TARGETS: tuple[str, ...] = tuple(d for d in BENCHMARK_DATASETS if d != 
 DG_VARIANTS: tuple[str, ...] = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 METHOD_ORDER: tuple[str, ...] = (
     "ZeroshotCLIP", "LinearProbeCLIP", "CoOp", "CoCoOp", "ProGrad", "KgCoOp", "IVLP", "MaPLe", "PromptSRC", "MMRL",
-    "MoPD",
+    "MMRLpp", "MoPD",
 )
 
 _DISPLAY_NAMES = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -46,6 +46,11 @@ class Setting:
     # config overrides every run of the setting passes after its config files, as the authors' scripts pass
     # them on the command line (MMRL's TASK); the user's overrides come after them
     opts: tuple[str, ...] = ()
+    # a folder of per-dataset overlays (configs/trainers/<method>/<overlay_dir>/<dataset>.yaml) used instead of the
+    # method's: the training merges its dataset's after the config, and every evaluation of another dataset merges
+    # that target's after the model's config files (MMRL++ sets BETA per target dataset when it tests the ImageNet
+    # model); "" keeps the method's overlays, which only trainings read
+    overlay_dir: str = ""
 
     def config(self, dataset: str, shots: int) -> str:
         """The config name used for `dataset` at `shots` shots per class."""
@@ -82,11 +87,20 @@ class Method:
         if not os.path.isfile(config):
             names = sorted(name[:-5] for name in os.listdir(directory) if name.endswith(".yaml"))
             raise FileNotFoundError(f"no config {config}; set CFG to one of: {' '.join(names)}")
-        files = [config]
-        overlay = os.path.join(directory, self.overlay_dir, dataset + ".yaml") if self.overlay_dir else ""
-        if overlay and os.path.isfile(overlay):
-            files.append(overlay)
+        return [config, *self._overlay(setting.overlay_dir or self.overlay_dir, dataset)]
+
+    def evaluation_config_files(self, setting: Setting, model_files: Sequence[str], dataset: str) -> list[str]:
+        """The `--config-file` paths of an evaluation of `dataset` with a model trained with `model_files`: those,
+        then the target's overlay when the setting has its own overlays (the model's dataset has it already)."""
+        files = list(model_files)
+        for overlay in self._overlay(setting.overlay_dir, dataset):
+            if overlay not in files:
+                files.append(overlay)
         return files
+
+    def _overlay(self, overlay_dir: str, dataset: str) -> list[str]:
+        overlay = os.path.join(CONFIGS, "trainers", self.config_dir, overlay_dir, dataset + ".yaml")
+        return [overlay] if overlay_dir and os.path.isfile(overlay) else []
 
 
 _COOP_IMAGENET = "vit_b16_ep50_ctxv1"
@@ -139,6 +153,22 @@ METHODS: Mapping[str, Method] = MappingProxyType({
                for protocol in ("cross_dataset", "domain_generalization")},
             "few_shot": Setting("vit_b16_few_shot", per_dataset={"imagenet": "vit_b16_imagenet"},
                                 opts=("TRAINER.MMRL.TASK", "FS")),
+        },
+        overlay_dir="datasets",
+    ),
+    # MMRL++'s scripts (yunncheng/MMRL scripts/mmrlpp/): MMRL's, with the few-shot config of its own (lr 0.002, 100
+    # epochs), and no REG_WEIGHT/REP_DIM on the cross-dataset command lines. Its trainers/config.py has one table for
+    # base-to-new and few-shot (datasets/) and one for cross-dataset and domain generalisation (cross_datasets/:
+    # ImageNet's training, and the BETA each target dataset is evaluated with).
+    "mmrlpp": Method(
+        "mmrlpp", "MMRLpp", "MMRLpp",
+        Setting("vit_b16", per_dataset={"imagenet": "vit_b16_imagenet"}, opts=("TRAINER.MMRLPP.TASK", "B2N")),
+        protocol_settings={
+            **{protocol: Setting("vit_b16_cross_datasets", opts=("TRAINER.MMRLPP.TASK", "CD"),
+                                 overlay_dir="cross_datasets")
+               for protocol in ("cross_dataset", "domain_generalization")},
+            "few_shot": Setting("vit_b16_few_shot", per_dataset={"imagenet": "vit_b16_imagenet"},
+                                opts=("TRAINER.MMRLPP.TASK", "FS")),
         },
         overlay_dir="datasets",
     ),

@@ -117,7 +117,10 @@ def _step(scope: Scope, protocol: str, phase: str, dataset: str, seed: int, shot
     dataset_config(dataset)  # an unknown dataset stops here, with the valid names
     shots = effective_shots(scope.overrides, shots)
     setting = method.setting_for(protocol, scope.cfg)
-    configs = model.config_files if model else tuple(method.config_files(setting, dataset, shots))
+    if model:
+        configs = tuple(method.evaluation_config_files(setting, model.config_files, dataset))
+    else:
+        configs = tuple(method.config_files(setting, dataset, shots))
     return Step(
         protocol=protocol, phase=phase, dataset=dataset, shots=shots, seed=seed, trainer=method.trainer,
         cfg=setting.name, config_files=configs, trains=trains, model_dir=model.path if model else "",
