@@ -1,4 +1,5 @@
-"""MMRL's representation tokens in both towers against the authors' forward written out naively, truncation included."""
+"""MMRL's and MMRL++'s representation tokens in both towers against the authors' forward written out naively,
+truncation included."""
 import clip
 import pytest
 import torch
@@ -29,31 +30,36 @@ def _causal(length: int) -> torch.Tensor:
     return mask.triu_(1)
 
 
-def naive_vision(visual, images, layers, tokens):
+def _enter(x, number, layers, tokens, beta):
+    """(N, L, W) entering block `number`: inserted at the first layer, beta * new + (1 - beta) * carried after."""
+    if number not in layers:
+        return x
+    new = tokens[layers.index(number)].expand(x.shape[0], -1, -1)
+    if number == layers[0]:
+        return torch.cat([x[:, :1], new, x[:, 1:]], dim=1)
+    return torch.cat([x[:, :1], beta * new + (1 - beta) * x[:, 1:1 + K], x[:, 1 + K:]], dim=1)
+
+
+def naive_vision(visual, images, layers, tokens, beta=1.0):
     """The authors' image tower: blocks numbered from 1; at the first layer of `layers` the K tokens go in after the
-    class token, at the later ones they replace positions 1..K; the class and the K representation outputs are read."""
+    class token, at the later ones they replace (MMRL++: are composed with) positions 1..K; the class and the K
+    representation outputs are read."""
     x = visual.conv1(images)
     x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
     x = torch.cat([visual.class_embedding + torch.zeros(x.shape[0], 1, x.shape[-1]), x], dim=1)
     x = visual.ln_pre(x + visual.positional_embedding)  # (B, L, W)
     for number, block in enumerate(visual.transformer.resblocks, start=1):
-        if number in layers:
-            new = tokens[layers.index(number)].expand(x.shape[0], -1, -1)
-            keep_from = 1 if number == layers[0] else 1 + K
-            x = torch.cat([x[:, :1], new, x[:, keep_from:]], dim=1)
+        x = _enter(x, number, layers, tokens, beta)
         x = block(x.permute(1, 0, 2)).permute(1, 0, 2)
     rep = torch.stack([visual.ln_post(x[:, 1 + j]) for j in range(K)], dim=1).mean(dim=1)  # LN per token, then mean
     return visual.ln_post(x[:, 0]) @ visual.proj, rep
 
 
-def naive_text(model, tokenized, layers, tokens):
+def naive_text(model, tokenized, layers, tokens, beta=1.0):
     """The authors' text tower over all 77 tokens: the mask rebuilt for the longer sequence, the feature at EOT + K."""
     x = model.token_embedding(tokenized) + model.positional_embedding  # (N, 77, W)
     for number, block in enumerate(model.transformer.resblocks, start=1):
-        if number in layers:
-            new = tokens[layers.index(number)].expand(x.shape[0], -1, -1)
-            keep_from = 1 if number == layers[0] else 1 + K
-            x = torch.cat([x[:, :1], new, x[:, keep_from:]], dim=1)
+        x = _enter(x, number, layers, tokens, beta)
         h = block.ln_1(x.permute(1, 0, 2))
         out = x.permute(1, 0, 2) + block.attn(h, h, h, need_weights=False, attn_mask=_causal(x.shape[1]))[0]
         x = (out + block.mlp(block.ln_2(out))).permute(1, 0, 2)
@@ -89,6 +95,29 @@ def test_text_tower_inserts_after_sos_grows_the_causal_mask_and_reads_eot_plus_k
         expected = naive_text(deep_clip, tokenized, layers, tokens)
         features = encoder(deep_clip.token_embedding(tokenized), tokenized, representation=rep)
     torch.testing.assert_close(features, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("beta", [0.6, 0.0])
+def test_mmrlpp_composes_the_new_tokens_with_the_carried_ones_in_both_towers(deep_clip, beta):
+    layers = [6, 7, 8, 9, 10, 11, 12]
+    visual = deep_clip.visual
+    images = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    vision_tokens = _tokens(layers, visual.conv1.weight.shape[0])
+    text_tokens = _tokens(layers, deep_clip.ln_final.weight.shape[0], seed=2)
+    tokenized = clip.tokenize([f"a photo of a {name}." for name in NAMES])
+    with torch.no_grad():
+        image = RepresentationVisionTransformer(visual)(
+            images, RepresentationTokens(tuple(l - 1 for l in layers), tuple(vision_tokens), beta), visual.proj)
+        text = TextEncoder(deep_clip)(deep_clip.token_embedding(tokenized), tokenized,
+                                      representation=RepresentationTokens(tuple(l - 1 for l in layers),
+                                                                          tuple(text_tokens), beta))
+        expected_cls, expected_rep = naive_vision(visual, images, layers, vision_tokens, beta)
+        replaced = naive_vision(visual, images, layers, vision_tokens)[1]
+        expected_text = naive_text(deep_clip, tokenized, layers, text_tokens, beta)
+    torch.testing.assert_close(image[:, 0], expected_cls, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(image[:, 1], expected_rep @ visual.proj, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(text, expected_text, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(expected_rep, replaced, atol=1e-3)  # composing is not MMRL's replacing
 
 
 def test_tokens_reach_the_features_with_their_gradient(deep_clip):

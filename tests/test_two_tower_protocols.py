@@ -1,5 +1,5 @@
-"""MaPLe, IVLP, PromptSRC, MMRL and MMRL++ through the protocol scripts and a whole study, with their published settings on the
-12-layer tiny CLIP."""
+"""MaPLe, IVLP, PromptSRC, MMRL and MMRL++ through the protocol scripts and a whole study, with their published settings
+on the 12-layer tiny CLIP."""
 from __future__ import annotations
 
 import subprocess

@@ -33,3 +33,8 @@ class MMRLpp(MMRL):
         proj_lora_a = draw_proj_lora(architecture_of(clip_model), node.PROJ_LORA_DIM)  # drawn by both authors' CLIPs
         return ResidualRepresentationLearner(classnames, clip_model, self.hand_crafted_template(), node.N_REP_TOKENS,
                                              node.REP_DIM, node.REP_LAYERS, node.BETA, node.RES_LORA_DIM, proj_lora_a)
+
+    def checkpoint_meta(self) -> dict:
+        meta = super().checkpoint_meta()
+        meta["training_settings"]["beta"] = self.method_cfg.BETA  # a resumed run trains with the same; tests may not
+        return meta

@@ -172,8 +172,8 @@ class RepresentationCLIP(PromptedCLIP):
         return self.classify(F.normalize(self._image_features(image, vision_tokens), dim=-1), text_features)
 
     def _image_features(self, image: torch.Tensor, tokens: RepresentationTokens) -> torch.Tensor:
-        learner = self.prompt_learner
-        return self.image_encoder(image.type(self.dtype), tokens, learner.rep_projection(self.image_encoder.visual.proj))
+        proj_rep = self.prompt_learner.rep_projection(self.image_encoder.visual.proj)
+        return self.image_encoder(image.type(self.dtype), tokens, proj_rep)
 
     def _encode_classes(self, tokens: RepresentationTokens) -> torch.Tensor:
         learner = self.prompt_learner

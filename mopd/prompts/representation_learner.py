@@ -35,7 +35,7 @@ from mopd.prompts.prompt_learner import tokenize_prompts
 
 
 def _drawn_after_proj(arch: ClipArchitecture, make: Callable[[], Tensor]) -> Tensor:
-    """What `make()` draws right after `proj` in the first of the authors' two CLIP builds; the generator as they leave it.
+    """What `make()` draws right after `proj` in the first of the authors' two CLIP builds, the generator as left.
 
     Their trainers build the method's CLIP, then the frozen zero-shot CLIP of the same class (which draws
     the same, unused), before the learner.
@@ -201,6 +201,10 @@ class ResidualRepresentationLearner(RepresentationPrompts):
     def project(self, index: int) -> tuple[Tensor, Tensor]:
         tokens = self.compound_rep_tokens
         return self.srra_r2tproj(tokens, index), self.srra_r2vproj(tokens, index)
+
+    def settings(self) -> dict[str, object]:
+        return {**super().settings(), "res_lora_dim": self.srra_r2vproj.srra[0].A.shape[1],
+                "proj_lora_dim": self.proj_rep_A.shape[1]}
 
     def rep_projection(self, proj: Tensor) -> Tensor:
         """CLIP's frozen `proj` plus the learned A B (their sum in the wider dtype, as the authors' amp runs)."""
