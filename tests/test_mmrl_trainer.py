@@ -1,5 +1,5 @@
-"""The MMRL trainer: its loss parts through train.py, frozen CLIP's features, the branch each protocol evaluates, and
-the authors' checkpoint layout."""
+"""The MMRL and MMRL++ trainers: their loss parts through train.py, frozen CLIP's features, the branch each protocol
+evaluates, and the authors' checkpoint layouts."""
 from __future__ import annotations
 
 import os
@@ -20,11 +20,17 @@ from mopd.config.defaults import get_cfg
 
 CFG = config("trainers", "MMRL", "vit_b16.yaml")
 DEEP_TINY = ["MODEL.BACKBONE.NAME", "tiny12", "INPUT.SIZE", "(32, 32)", "DATALOADER.NUM_WORKERS", "0"]
+NODES = {"MMRL": "MMRL", "MMRLpp": "MMRLPP"}  # trainer -> its config node
+# What the authors' CLIP learns, by our learner's name (the rest of their learner keeps our names)
+AUTHORS_CLIP_KEYS = {"MMRL": {"proj_rep": "image_encoder.proj_rep"},
+                     "MMRLpp": {"proj_rep_A": "image_encoder.A", "proj_rep_B": "image_encoder.B"}}
 
 
-def _args(data_root: str, out: str, *extra: str, subsample: str = "base", model_dir: str = "") -> list[str]:
+def _args(data_root: str, out: str, *extra: str, subsample: str = "base", model_dir: str = "",
+          trainer: str = "MMRL") -> list[str]:
     flags = ["--eval-only", "--model-dir", model_dir, "--load-epoch", "2"] if model_dir else []
-    return ["--root", data_root, "--seed", "1", "--trainer", "MMRL", "--config-file", CFG, "--dataset-config-file",
+    return ["--root", data_root, "--seed", "1", "--trainer", trainer, "--config-file",
+            config("trainers", trainer, "vit_b16.yaml"), "--dataset-config-file",
             config("datasets", "synthetic.yaml"), "--output-dir", out, *flags, *DEEP_TINY, "DATASET.NUM_SHOTS", "4",
             "DATASET.SUBSAMPLE_CLASSES", subsample, "TRAINER.COOP.PREC", "fp32", "OPTIM.MAX_EPOCH", "2", *extra]
 
@@ -40,9 +46,11 @@ def _trainer(data_root: str, out: str, *opts):
     return build_trainer(cfg)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_logged_loss_is_the_sum_of_its_weighted_parts(backend, data_root, tmp_path):
-    proc = run_train(_args(data_root, str(tmp_path / "run"), "TRAINER.MMRL.REG_WEIGHT", "4.0"), backend, str(tmp_path))
+@pytest.mark.parametrize("backend, trainer", [
+    ("builtin", "MMRL"), pytest.param("dassl", "MMRL", marks=BACKENDS[1].marks), ("builtin", "MMRLpp")])
+def test_logged_loss_is_the_sum_of_its_weighted_parts(backend, trainer, data_root, tmp_path):
+    proc = run_train(_args(data_root, str(tmp_path / "run"), f"TRAINER.{NODES[trainer]}.REG_WEIGHT", "4.0",
+                           trainer=trainer), backend, str(tmp_path))
     means = re.findall(r"epoch \d+ means: (.*)", proc.stdout)
     assert len(means) == 2
     for line in means:
@@ -83,14 +91,15 @@ def test_evaluation_takes_the_branch_of_its_task(task, subsample, branch, data_r
     assert not torch.allclose(evaluated, other, atol=1e-3)  # the two branches differ, so the choice is seen
 
 
-def test_a_checkpoint_in_the_authors_layout_evaluates_as_ours(data_root, tmp_path):
+@pytest.mark.parametrize("name", ["MMRL", "MMRLpp"])
+def test_a_checkpoint_in_the_authors_layout_evaluates_as_ours(name, data_root, tmp_path):
     ours = str(tmp_path / "ours")
-    run_train(_args(data_root, ours), "builtin", str(tmp_path))
+    run_train(_args(data_root, ours, trainer=name), "builtin", str(tmp_path))
     trained = torch.load(os.path.join(ours, "prompt_learner", "model.pth.tar-2"), weights_only=True)["state_dict"]
     trainer = _trainer(data_root, str(tmp_path / "scratch"))
-    # Their CustomCLIP: the learner's tensors, proj_rep inside CLIP's image tower, the class prompts, frozen CLIP.
-    state = {("image_encoder.proj_rep" if key == "proj_rep" else "representation_learner." + key): value
-             for key, value in trained.items()}
+    # Their CustomCLIP: the learner's tensors, what CLIP's image tower learns, the class prompts, frozen CLIP.
+    clip_keys = AUTHORS_CLIP_KEYS[name]
+    state = {clip_keys.get(key, "representation_learner." + key): value for key, value in trained.items()}
     state["prompt_embeddings"] = trainer.model.prompt_learner.prompt_embeddings
     state.update({"image_encoder." + key: value for key, value in trainer.model.image_encoder.visual.state_dict().items()})
     state.update({"text_encoder." + key: value for key, value in trainer.model.text_encoder.state_dict().items()
@@ -100,22 +109,26 @@ def test_a_checkpoint_in_the_authors_layout_evaluates_as_ours(data_root, tmp_pat
     torch.save({"state_dict": state, "epoch": 2, "optimizer": None, "scheduler": None, "val_result": None},
                theirs / "model.pth.tar-2")
     for subsample in ("base", "new"):
-        mine = run_train(_args(data_root, str(tmp_path / f"eval_ours_{subsample}"), subsample=subsample, model_dir=ours),
-                         "builtin", str(tmp_path))
+        mine = run_train(_args(data_root, str(tmp_path / f"eval_ours_{subsample}"), subsample=subsample, model_dir=ours,
+                               trainer=name), "builtin", str(tmp_path))
         authors = run_train(_args(data_root, str(tmp_path / f"eval_theirs_{subsample}"), subsample=subsample,
-                                  model_dir=str(tmp_path / "theirs")), "builtin", str(tmp_path))
+                                  model_dir=str(tmp_path / "theirs"), trainer=name), "builtin", str(tmp_path))
         assert "Dropped" in authors.stdout and accuracy(authors.stdout) == accuracy(mine.stdout)
 
 
-@pytest.mark.parametrize("override, message", [
-    (("MODEL.BACKBONE.NAME", "tiny"), r"error: TRAINER\.MMRL\.REP_LAYERS=\[6, 7, 8, 9, 10, 11, 12\]: the image tower "
-                                      r"has 2 layers"),
-    (("TRAINER.MMRL.TASK", "XD"), r"error: TRAINER\.MMRL\.TASK='XD' is not one of \('B2N', 'FS', 'CD'\)"),
+@pytest.mark.parametrize("trainer, override, message", [
+    ("MMRL", ("MODEL.BACKBONE.NAME", "tiny"), r"error: TRAINER\.MMRL\.REP_LAYERS=\[6, 7, 8, 9, 10, 11, 12\]: the image "
+                                              r"tower has 2 layers"),
+    ("MMRL", ("TRAINER.MMRL.TASK", "XD"), r"error: TRAINER\.MMRL\.TASK='XD' is not one of \('B2N', 'FS', 'CD'\)"),
+    ("MMRLpp", ("MODEL.BACKBONE.NAME", "tiny"), r"error: TRAINER\.MMRLPP\.REP_LAYERS=\[6, 7, 8, 9, 10, 11, 12\]: the "
+                                                r"image tower has 2 layers"),
+    ("MMRLpp", ("TRAINER.MMRLPP.BETA", "1.5"), r"error: TRAINER\.MMRLPP\.BETA=1\.5 must be in \[0, 1\]"),
+    ("MMRLpp", ("TRAINER.MMRLPP.RES_LORA_DIM", "0"), r"error: TRAINER\.MMRLPP\.RES_LORA_DIM=0 must be >= 1"),
 ])
-def test_a_setting_the_backbone_or_the_protocols_cannot_run_stops_before_anything_is_written(override, message, data_root,
-                                                                                            tmp_path):
+def test_a_setting_the_backbone_or_the_protocols_cannot_run_stops_before_anything_is_written(trainer, override, message,
+                                                                                            data_root, tmp_path):
     out = tmp_path / "run"
-    proc = run_train(_args(data_root, str(out), *override), "builtin", str(tmp_path), check=False)
+    proc = run_train(_args(data_root, str(out), *override, trainer=trainer), "builtin", str(tmp_path), check=False)
     assert proc.returncode != 0
     assert re.search(message, proc.stderr.strip().splitlines()[-1]), proc.stderr[-2000:]
     assert not out.exists()
