@@ -28,9 +28,9 @@ from trainers.lpclip import LinearProbeCLIP  # noqa: E402
 
 CONFIGS = {**TRAINER_CONFIGS, "ZeroshotCLIP": ("CoOp", "vit_b16.yaml"),
            "LinearProbeCLIP": ("LinearProbeCLIP", "vit_b16.yaml")}
-# MMRL evaluates all classes of a base-to-new run with its class-token branch; few-shot evaluates with the fusion,
-# the logits of its forward pass, which the probe compares evaluation with.
-EVALUATES_LIKE_FORWARD = {"MMRL": ("TRAINER.MMRL.TASK", "FS")}
+# MMRL and MMRL++ evaluate all classes of a base-to-new run with their class-token branch; few-shot evaluates with the
+# fusion, the logits of their forward pass, which the probe compares evaluation with.
+EVALUATES_LIKE_FORWARD = {"MMRL": ("TRAINER.MMRL.TASK", "FS"), "MMRLpp": ("TRAINER.MMRLPP.TASK", "FS")}
 
 
 def _build(name: str, data_root: str, work: str, prec: str, cache_on: bool):

@@ -46,7 +46,7 @@ def test_cached_evaluation_equals_uncached_evaluation_for_every_trainer(backend,
 def _check_trainers(report: dict, dtype: str) -> None:
     assert not report["cache_folder_after_off"]  # with the cache off nothing is written
     learned = sorted(name for name, modes in report["trainers"].items() if not modes["on"]["frozen_image_features"])
-    assert learned == ["IVLP", "MMRL", "MaPLe", "PromptSRC"]  # the trainers that prompt the image tower say so
+    assert learned == ["IVLP", "MMRL", "MMRLpp", "MaPLe", "PromptSRC"]  # the trainers that prompt the image tower say so
     first, *others = sorted(set(report["trainers"]) - set(learned))
     for name, modes in report["trainers"].items():
         off, on = modes["off"], modes["on"]
