@@ -85,8 +85,8 @@ PUBLISHED = {
 }
 
 
-def _mmrl(batch: int, epochs: int, warmup: int, reg_weight: float) -> dict:
-    return {**_VIT, "OPTIM.NAME": "adamw", "OPTIM.LR": 0.001, "OPTIM.MAX_EPOCH": epochs, "OPTIM.LR_SCHEDULER": "cosine",
+def _mmrl(batch: int, epochs: int, warmup: int, reg_weight: float, lr: float = 0.001) -> dict:
+    return {**_VIT, "OPTIM.NAME": "adamw", "OPTIM.LR": lr, "OPTIM.MAX_EPOCH": epochs, "OPTIM.LR_SCHEDULER": "cosine",
             "OPTIM.WARMUP_EPOCH": warmup, "OPTIM.WARMUP_TYPE": "constant", "OPTIM.WARMUP_CONS_LR": 1e-5,
             "DATALOADER.TRAIN_X.BATCH_SIZE": batch, "DATALOADER.TEST.BATCH_SIZE": 250, "INPUT.RRCROP_SCALE": (0.5, 1),
             "TRAINER.COOP.PREC": "amp", "TRAINER.MMRL.ALPHA": 0.7, "TRAINER.MMRL.REG_WEIGHT": reg_weight,
@@ -101,11 +101,39 @@ PUBLISHED.update({
     "MMRL/vit_b16_cross_datasets": _mmrl(32, 1, 0, 0.2),
     "MMRL/vit_b16_few_shot": _mmrl(32, 50, 1, 0.5),
 })
+
+
+def _mmrlpp(batch: int, epochs: int, warmup: int, reg_weight: float, lr: float = 0.001) -> dict:
+    mmrl = _mmrl(batch, epochs, warmup, reg_weight, lr)
+    return {**{key.replace(".MMRL.", ".MMRLPP."): value for key, value in mmrl.items()}, "TRAINER.MMRLPP.BETA": 0.9,
+            "TRAINER.MMRLPP.PROJ_LORA_DIM": 64, "TRAINER.MMRLPP.RES_LORA_DIM": 4}
+
+
+# yunncheng/MMRL configs/trainers/MMRLpp/*.yaml
+PUBLISHED.update({
+    "MMRLpp/vit_b16": _mmrlpp(4, 10, 1, 1.0),
+    "MMRLpp/vit_b16_imagenet": _mmrlpp(32, 5, 1, 1.0),
+    "MMRLpp/vit_b16_cross_datasets": _mmrlpp(32, 1, 0, 0.2),
+    "MMRLpp/vit_b16_few_shot": _mmrlpp(32, 100, 1, 1.0, lr=0.002),
+})
 # yunncheng/MMRL trainers/config.py, MMRL (the same for every TASK): dataset -> (REG_WEIGHT, REP_DIM)
 MMRL_PER_DATASET = {
     "stanford_cars": (7.0, 512), "fgvc_aircraft": (6.0, 512), "sun397": (6.0, 512), "dtd": (6.0, 512),
     "food101": (5.0, 512), "oxford_flowers": (4.0, 512), "ucf101": (3.0, 512), "imagenet": (0.5, 512),
     "caltech101": (0.5, 512), "oxford_pets": (0.2, 512), "eurosat": (0.01, 2048),
+}
+# yunncheng/MMRL trainers/config.py, MMRLpp, TASK B2N and FS: dataset -> (BETA, REG_WEIGHT)
+MMRLPP_PER_DATASET = {
+    "imagenet": (0.9, 0.2), "fgvc_aircraft": (0.9, 2.0), "ucf101": (0.9, 3.0), "dtd": (0.9, 7.0),
+    "oxford_pets": (0.7, 0.01), "stanford_cars": (0.7, 6.0), "caltech101": (0.6, 3.0), "sun397": (0.5, 3.0),
+    "oxford_flowers": (0.4, 7.0), "eurosat": (0.2, 0.01), "food101": (0.1, 1.0),
+}
+# ... TASK CD: the ImageNet model's (BETA, REG_WEIGHT), then the BETA each target dataset is evaluated with
+MMRLPP_CD_IMAGENET = (0.9, 0.1)
+MMRLPP_CD_BETA = {
+    "imagenetv2": 0.9, "imagenet_r": 0.9, "imagenet_a": 0.8, "imagenet_sketch": 0.7, "fgvc_aircraft": 0.9,
+    "ucf101": 0.9, "sun397": 0.7, "oxford_pets": 0.6, "caltech101": 0.6, "dtd": 0.5, "oxford_flowers": 0.4,
+    "stanford_cars": 0.3, "eurosat": 0.3, "food101": 0.3,
 }
 
 # cheny02/MoPD-TMM scripts/run.sh: dataset -> (W, W2, TOP_K "num_prompts", epochs of its config)
@@ -158,3 +186,22 @@ def test_mmrl_per_dataset_overlays_are_the_authors_table_and_beat_the_protocol_c
     for config in ("vit_b16", "vit_b16_few_shot"):
         mmrl = _merged(f"MMRL/{config}.yaml", f"MMRL/datasets/{dataset}.yaml").TRAINER.MMRL
         assert (mmrl.REG_WEIGHT, mmrl.REP_DIM) == MMRL_PER_DATASET[dataset]
+
+
+@pytest.mark.parametrize("dataset", sorted(MMRLPP_PER_DATASET))
+def test_mmrlpp_per_dataset_overlays_are_the_authors_table_and_beat_the_protocol_config(dataset):
+    for config in ("vit_b16", "vit_b16_few_shot", "vit_b16_imagenet"):
+        node = _merged(f"MMRLpp/{config}.yaml", f"MMRLpp/datasets/{dataset}.yaml").TRAINER.MMRLPP
+        assert (node.BETA, node.REG_WEIGHT) == MMRLPP_PER_DATASET[dataset]
+
+
+def test_mmrlpp_cross_dataset_overlays_are_the_authors_cd_table():
+    files = ("MMRLpp/vit_b16_cross_datasets.yaml", "MMRLpp/cross_datasets/imagenet.yaml")
+    node = _merged(*files).TRAINER.MMRLPP
+    assert (node.BETA, node.REG_WEIGHT) == MMRLPP_CD_IMAGENET
+    folder = os.path.join(REPO_ROOT, "configs", "trainers", "MMRLpp", "cross_datasets")
+    overlays = sorted(name[:-5] for name in os.listdir(folder))
+    assert overlays == sorted([*MMRLPP_CD_BETA, "imagenet"])
+    for dataset, beta in MMRLPP_CD_BETA.items():
+        target = _merged(*files, f"MMRLpp/cross_datasets/{dataset}.yaml").TRAINER.MMRLPP
+        assert (target.BETA, target.REG_WEIGHT) == (beta, MMRLPP_CD_IMAGENET[1]), dataset  # only BETA changes
