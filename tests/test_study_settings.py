@@ -9,6 +9,7 @@ import pytest
 
 import train
 from mopd.cli.config import build_cfg
+from mopd.config.defaults import get_cfg
 from mopd.results.layout import find_runs
 from mopd.study.cli import split_argv
 from mopd.study.jobs import Selection, plan_jobs
@@ -104,6 +105,42 @@ def test_mmrl_evaluations_pass_their_protocols_task_after_the_models_configs(tmp
         test = transfer_test(_scope("mmrl", tmp_path), protocol, dataset, 1, 16)
         assert test.config_files == transfer_train(_scope("mmrl", tmp_path), 1, 16).config_files
         assert test.opts == ("TRAINER.MMRL.TASK", "CD", "TRAINER.MMRL.REG_WEIGHT", "0.2", "TRAINER.MMRL.REP_DIM", "512")
+
+
+@pytest.mark.parametrize("protocol, dataset, config, task, beta, reg_weight", [
+    ("base2new", "food101", "vit_b16", "B2N", 0.1, 1.0), ("base2new", "imagenet", "vit_b16_imagenet", "B2N", 0.9, 0.2),
+    ("few_shot", "eurosat", "vit_b16_few_shot", "FS", 0.2, 0.01),
+    ("cross_dataset", "imagenet", "vit_b16_cross_datasets", "CD", 0.9, 0.1),
+])
+def test_mmrlpp_trains_with_its_scripts_task_config_and_per_dataset_table(protocol, dataset, config, task, beta,
+                                                                         reg_weight, tmp_path):
+    scope = _scope("mmrlpp", tmp_path)
+    if protocol == "base2new":
+        step = base2new_train(scope, dataset, 1, 16)
+    elif protocol == "few_shot":
+        step = fewshot_train(scope, dataset, 1, 4)
+    else:
+        step = transfer_train(scope, 1, 16)
+    assert os.path.basename(step.config_files[0]) == f"{config}.yaml"
+    node = _cfg(step).TRAINER.MMRLPP
+    assert (node.TASK, node.BETA, node.REG_WEIGHT) == (task, beta, reg_weight)
+
+
+def test_mmrlpp_evaluates_the_imagenet_model_with_each_targets_beta_and_base2new_with_the_trainings(tmp_path):
+    scope = _scope("mmrlpp", tmp_path, "TRAINER.MMRLPP.REG_WEIGHT", "9.0")
+    train_files = transfer_train(scope, 1, 16).config_files
+    for protocol, dataset, beta in (("cross_dataset", "food101", 0.3), ("cross_dataset", "dtd", 0.5),
+                                    ("domain_generalization", "imagenet_sketch", 0.7)):
+        test = transfer_test(scope, protocol, dataset, 1, 16)
+        assert test.config_files[:len(train_files)] == train_files  # the model's files, then the target's BETA
+        assert os.path.basename(test.config_files[-1]) == f"{dataset}.yaml" and len(test.config_files) == 3
+        cfg = get_cfg()  # the test's config files and overrides in train.py's order (its model is not trained here)
+        for file in test.config_files:
+            cfg.merge_from_file(file)
+        cfg.merge_from_list(list(test.opts))
+        node = cfg.TRAINER.MMRLPP
+        assert (node.TASK, node.BETA, node.REG_WEIGHT) == ("CD", beta, 9.0)  # the user's overrides still come last
+    assert base2new_test(scope, "food101", 1, 16).config_files == base2new_train(scope, "food101", 1, 16).config_files
 
 
 def test_num_shots_override_moves_the_run_folder_and_the_table_reads_it(tmp_path):
