@@ -19,7 +19,7 @@ here or in authors_patches.py):
       fp16 CLIP image tower, cast to fp32; their teacher class features kept in fp32 where their forward
       casts them to fp16 for the teacher logits (fp32 images against fp16 features fail)
 
-  P10 MMRL: `.cuda()` made a no-op as P8; the synthetic dataset's template ("a photo of a {}.", this
+  P10 MMRL and MMRL++: `.cuda()` made a no-op as P8; the synthetic dataset's template ("a photo of a {}.", this
       repository's) added to their CUSTOM_TEMPLATES, which lists only the 15 benchmark datasets; TASK given on
       the command line, where their train.py reads it
 
@@ -66,10 +66,11 @@ from dassl.utils import set_random_seed, setup_logger  # noqa: E402
 from datasets.oxford_pets import OxfordPets  # noqa: E402
 
 TRAINER_FILES = {"MaPLe": "MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml", "IVLP": "IVLP/vit_b16_c2_ep5_batch4_2+2ctx.yaml",
-                 "PromptSRC": "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml", "MMRL": "MMRL/vit_b16.yaml"}
+                 "PromptSRC": "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml", "MMRL": "MMRL/vit_b16.yaml",
+                 "MMRLpp": "MMRLpp/vit_b16.yaml"}
 MODEL_FOLDERS = {"MaPLe": "MultiModalPromptLearner", "IVLP": "VLPromptLearner", "PromptSRC": "VLPromptLearner",
-                 "MMRL": "MultiModalRepresentationLearner"}
-NODES = {"MaPLe": "MAPLE", "IVLP": "IVLP", "PromptSRC": "PROMPTSRC", "MMRL": "MMRL"}
+                 "MMRL": "MultiModalRepresentationLearner", "MMRLpp": "MultiModalRepresentationLearner"}
+NODES = {"MaPLe": "MAPLE", "IVLP": "IVLP", "PromptSRC": "PROMPTSRC", "MMRL": "MMRL", "MMRLpp": "MMRLpp"}
 
 
 @DATASET_REGISTRY.register()
@@ -122,11 +123,13 @@ if SPEC["method"] == "PromptSRC":
         keep_promptsrc_teacher_fp32(authors_promptsrc.VLPromptLearner)
 
 
-if SPEC["method"] == "MMRL":  # P10
+if SPEC["method"] in ("MMRL", "MMRLpp"):  # P10
     run_cuda_calls_on_the_cpu()
     import trainers.mmrl as authors_mmrl
+    import trainers.mmrlpp as authors_mmrlpp
 
-    authors_mmrl.CUSTOM_TEMPLATES["Synthetic"] = "a photo of a {}."
+    for templates in (authors_mmrl.CUSTOM_TEMPLATES, authors_mmrlpp.CUSTOM_TEMPLATES):
+        templates["Synthetic"] = "a photo of a {}."
 
 
 def loss_parts(summary: dict) -> dict:
@@ -148,7 +151,7 @@ def _args(subsample: str, eval_only: bool, prec: str) -> argparse.Namespace:
             f"TRAINER.{node}.PREC", prec]
     for key, value in {**SPEC["depths"], **SPEC.get("method_opts", {})}.items():
         opts += [f"TRAINER.{node}.{key}", str(value)]
-    if SPEC["method"] == "MMRL":
+    if SPEC["method"] in ("MMRL", "MMRLpp"):
         opts += ["TASK", "B2N"]  # P10
     return argparse.Namespace(
         root=SPEC["data_root"], output_dir=SPEC["output_dir"] + (f"_eval_{subsample}_{prec}" if eval_only else ""),

@@ -1,4 +1,4 @@
-r"""Run the authors' MaPLe, IVLP and PromptSRC and ours on identical inputs; compare losses, prompts and accuracies.
+r"""Run the authors' MaPLe, IVLP, PromptSRC, MMRL and MMRL++ and ours on identical inputs; compare losses, prompts and accuracies.
 
     python benchmarks/fidelity/compare_authors.py \
         --authors /path/to/multimodal-prompt-learning --dassl /path/to/Dassl.pytorch [--promptsrc /path/to/PromptSRC]
@@ -30,9 +30,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # The published base-to-new prompt depths (configs/trainers/<method>/ of the authors); capped at --layers.
 PUBLISHED_DEPTHS = {"MaPLe": {"PROMPT_DEPTH": 9}, "IVLP": {"PROMPT_DEPTH_VISION": 12, "PROMPT_DEPTH_TEXT": 12},
                     "PromptSRC": {"PROMPT_DEPTH_VISION": 9, "PROMPT_DEPTH_TEXT": 9},
-                    "MMRL": {"REP_LAYERS": [6, 7, 8, 9, 10, 11, 12]}}
+                    "MMRL": {"REP_LAYERS": [6, 7, 8, 9, 10, 11, 12]},
+                    "MMRLpp": {"REP_LAYERS": [6, 7, 8, 9, 10, 11, 12]}}
 # The clone each method's authors' code is in (--authors holds MaPLe's and IVLP's).
-CLONE_ARGS = {"PromptSRC": "promptsrc", "MMRL": "mmrl"}
+CLONE_ARGS = {"PromptSRC": "promptsrc", "MMRL": "mmrl", "MMRLpp": "mmrl"}
 METHODS = tuple(PUBLISHED_DEPTHS)
 # What each criterion must meet, per precision (None: reported, not judged). fp16 losses are fp16 numbers on
 # the authors' side (CE on fp16 logits), about 5e-4 apart, and fp16 steps round differently on CPU kernels.
@@ -46,7 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--authors", required=True, help="clone of muzairkhattak/multimodal-prompt-learning")
     parser.add_argument("--promptsrc", default="", help="clone of muzairkhattak/PromptSRC (for --methods PromptSRC)")
-    parser.add_argument("--mmrl", default="", help="clone of yunncheng/MMRL (for --methods MMRL; use --layers 12)")
+    parser.add_argument("--mmrl", default="",
+                        help="clone of yunncheng/MMRL (for --methods MMRL MMRLpp; use --layers 12)")
     parser.add_argument("--dassl", required=True, help="clone of KaiyangZhou/Dassl.pytorch")
     parser.add_argument("--work", default=os.path.join("output", "fidelity"), help="folder for inputs, runs, logs")
     parser.add_argument("--methods", nargs="+", default=["MaPLe", "IVLP"], choices=METHODS)
@@ -67,8 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
               (args.dassl, "dassl/engine/trainer.py", "KaiyangZhou/Dassl.pytorch")]
     if "PromptSRC" in args.methods:
         clones.append((args.promptsrc, "trainers/promptsrc.py", "muzairkhattak/PromptSRC (--promptsrc)"))
-    if "MMRL" in args.methods:
-        clones.append((args.mmrl, "trainers/mmrl.py", "yunncheng/MMRL (--mmrl)"))
+    if "MMRL" in args.methods or "MMRLpp" in args.methods:
+        clones.append((args.mmrl, "trainers/mmrlpp.py", "yunncheng/MMRL (--mmrl)"))
     for path, inside, what in clones:
         if not os.path.isfile(os.path.join(path, inside)):
             parser.error(f"{path} has no {inside}: give the path of a clone of {what}")

@@ -32,8 +32,9 @@ from mopd.backend import BACKEND  # noqa: E402
 from mopd.clip import backbones  # noqa: E402
 
 TRAINER_FILES = {"MaPLe": "MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml", "IVLP": "IVLP/vit_b16_c2_ep5_batch4_2+2ctx.yaml",
-                 "PromptSRC": "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml", "MMRL": "MMRL/vit_b16.yaml"}
-NODES = {"MaPLe": "MAPLE", "IVLP": "IVLP", "PromptSRC": "PROMPTSRC", "MMRL": "MMRL"}
+                 "PromptSRC": "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml", "MMRL": "MMRL/vit_b16.yaml",
+                 "MMRLpp": "MMRLpp/vit_b16.yaml"}
+NODES = {"MaPLe": "MAPLE", "IVLP": "IVLP", "PromptSRC": "PROMPTSRC", "MMRL": "MMRL", "MMRLpp": "MMRLPP"}
 
 
 def _register_backbone() -> None:
