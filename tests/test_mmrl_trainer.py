@@ -18,7 +18,6 @@ from mopd.clip.backbones import TINY_DEEP
 from mopd.clip.loading import load_clip
 from mopd.config.defaults import get_cfg
 
-CFG = config("trainers", "MMRL", "vit_b16.yaml")
 DEEP_TINY = ["MODEL.BACKBONE.NAME", "tiny12", "INPUT.SIZE", "(32, 32)", "DATALOADER.NUM_WORKERS", "0"]
 NODES = {"MMRL": "MMRL", "MMRLpp": "MMRLPP"}  # trainer -> its config node
 # What the authors' CLIP learns, by our learner's name (the rest of their learner keeps our names)
@@ -35,11 +34,11 @@ def _args(data_root: str, out: str, *extra: str, subsample: str = "base", model_
             "DATASET.SUBSAMPLE_CLASSES", subsample, "TRAINER.COOP.PREC", "fp32", "OPTIM.MAX_EPOCH", "2", *extra]
 
 
-def _trainer(data_root: str, out: str, *opts):
+def _trainer(data_root: str, out: str, *opts, trainer: str = "MMRL"):
     cfg = get_cfg()
     cfg.merge_from_file(config("datasets", "synthetic.yaml"))
-    cfg.merge_from_file(CFG)
-    cfg.merge_from_list(["DATASET.ROOT", data_root, "OUTPUT_DIR", out, "SEED", 1, "TRAINER.NAME", "MMRL", *DEEP_TINY,
+    cfg.merge_from_file(config("trainers", trainer, "vit_b16.yaml"))
+    cfg.merge_from_list(["DATASET.ROOT", data_root, "OUTPUT_DIR", out, "SEED", 1, "TRAINER.NAME", trainer, *DEEP_TINY,
                          "DATASET.NUM_SHOTS", 4, "TRAINER.COOP.PREC", "fp32", *opts])
     cfg.freeze()
     set_random_seed(cfg.SEED)
@@ -114,6 +113,24 @@ def test_a_checkpoint_in_the_authors_layout_evaluates_as_ours(name, data_root, t
         authors = run_train(_args(data_root, str(tmp_path / f"eval_theirs_{subsample}"), subsample=subsample,
                                   model_dir=str(tmp_path / "theirs"), trainer=name), "builtin", str(tmp_path))
         assert "Dropped" in authors.stdout and accuracy(authors.stdout) == accuracy(mine.stdout)
+
+
+def test_mmrlpp_evaluates_its_model_with_the_beta_of_the_evaluation(data_root, tmp_path):
+    """The authors' cross-dataset protocol tests the ImageNet model with each target's BETA: not a model setting."""
+    ours = str(tmp_path / "ours")
+    run_train(_args(data_root, ours, trainer="MMRLpp"), "builtin", str(tmp_path))
+    logits = {}
+    for beta in ("0.9", "0.3"):
+        evaluation = run_train(_args(data_root, str(tmp_path / f"eval_{beta}"), "TRAINER.MMRLPP.BETA", beta,
+                                     "TRAINER.MMRLPP.TASK", "CD", subsample="all", model_dir=ours, trainer="MMRLpp"),
+                               "builtin", str(tmp_path))
+        assert 0 <= accuracy(evaluation.stdout) <= 100
+        trainer = _trainer(data_root, str(tmp_path / f"scratch_{beta}"), "TRAINER.MMRLPP.BETA", beta, trainer="MMRLpp")
+        trainer.load_model(ours, epoch=2)
+        trainer.set_model_mode("eval")
+        with torch.no_grad():
+            logits[beta] = trainer.model(next(iter(trainer.test_loader))["img"]).class_logits
+    assert not torch.allclose(logits["0.9"], logits["0.3"], atol=1e-3)  # BETA reaches both towers at test time
 
 
 @pytest.mark.parametrize("trainer, override, message", [
