@@ -88,8 +88,8 @@ class RepresentationPrompts(nn.Module):
         super().__init__()
         visual = clip_model.visual
         if not hasattr(visual, "transformer"):
-            raise ValueError(f"{node} needs a ViT backbone, not a {type(visual).__name__} (ResNet): its representation "
-                             "tokens enter the image transformer; use ViT-B/16, ViT-B/32 or ViT-L/14")
+            raise ValueError(f"{node.split('.')[-1]} needs a ViT backbone, not a {type(visual).__name__} (ResNet): its "
+                             "representation tokens enter the image transformer; use ViT-B/16, ViT-B/32 or ViT-L/14")
         if not classnames:
             raise ValueError("RepresentationLearner needs at least one class name, got an empty list")
         self.layers = representation_layer_indices(
