@@ -77,6 +77,16 @@ def test_mopd_applies_its_published_per_dataset_setting(tmp_path):
     assert (cfg.OPTIM.MAX_EPOCH, cfg.TRAINER.MOPD.TOP_K, cfg.TRAINER.MOPD.W) == (100, 3, 0.8)
 
 
+def _training_step(method: str, protocol: str, dataset: str, tmp_path):
+    """The training step of `method` on `dataset` in `protocol` (seed 1; 16 shots, few-shot 4)."""
+    scope = _scope(method, tmp_path)
+    if protocol == "base2new":
+        return base2new_train(scope, dataset, 1, 16)
+    if protocol == "few_shot":
+        return fewshot_train(scope, dataset, 1, 4)
+    return transfer_train(scope, 1, 16)
+
+
 @pytest.mark.parametrize("protocol, dataset, config, task, reg_weight, rep_dim", [
     ("base2new", "eurosat", "vit_b16", "B2N", 0.01, 2048), ("base2new", "imagenet", "vit_b16_imagenet", "B2N", 0.5, 512),
     ("few_shot", "dtd", "vit_b16_few_shot", "FS", 6.0, 512), ("few_shot", "imagenet", "vit_b16_imagenet", "FS", 0.5, 512),
@@ -84,13 +94,7 @@ def test_mopd_applies_its_published_per_dataset_setting(tmp_path):
 ])
 def test_mmrl_trains_with_the_authors_scripts_task_config_and_per_dataset_values(protocol, dataset, config, task,
                                                                                 reg_weight, rep_dim, tmp_path):
-    scope = _scope("mmrl", tmp_path)
-    if protocol == "base2new":
-        step = base2new_train(scope, dataset, 1, 16)
-    elif protocol == "few_shot":
-        step = fewshot_train(scope, dataset, 1, 4)
-    else:
-        step = transfer_train(scope, 1, 16)
+    step = _training_step("mmrl", protocol, dataset, tmp_path)
     assert os.path.basename(step.config_files[0]) == f"{config}.yaml"
     mmrl = _cfg(step).TRAINER.MMRL
     assert (mmrl.TASK, mmrl.REG_WEIGHT, mmrl.REP_DIM) == (task, reg_weight, rep_dim)
@@ -114,13 +118,7 @@ def test_mmrl_evaluations_pass_their_protocols_task_after_the_models_configs(tmp
 ])
 def test_mmrlpp_trains_with_its_scripts_task_config_and_per_dataset_table(protocol, dataset, config, task, beta,
                                                                          reg_weight, tmp_path):
-    scope = _scope("mmrlpp", tmp_path)
-    if protocol == "base2new":
-        step = base2new_train(scope, dataset, 1, 16)
-    elif protocol == "few_shot":
-        step = fewshot_train(scope, dataset, 1, 4)
-    else:
-        step = transfer_train(scope, 1, 16)
+    step = _training_step("mmrlpp", protocol, dataset, tmp_path)
     assert os.path.basename(step.config_files[0]) == f"{config}.yaml"
     node = _cfg(step).TRAINER.MMRLPP
     assert (node.TASK, node.BETA, node.REG_WEIGHT) == (task, beta, reg_weight)
