@@ -9,7 +9,6 @@ builds them before training, so they count in the build time.
 """
 from __future__ import annotations
 
-import copy
 from typing import Callable
 
 import torch
@@ -20,7 +19,7 @@ from authors_worker import Job
 from mopd.clip.init_replay import replay_clip_initialisation
 from mopd.clip.loading import architecture_of, load_clip
 from mopd.clip.precision import PrecisionPolicy
-from mopd.methods.class_text_features import encode_class_prompts
+from mopd.methods.class_text_features import template_mean_features
 from mopd.methods.promptsrc_loss import promptsrc_loss
 from mopd.prompts.ivlp_prompt_learner import IndependentPromptLearner, draw_ivlp_prompts
 from mopd.prompts.maple_prompt_learner import MultiModalPromptLearner
@@ -87,9 +86,7 @@ def build_our_trainer(job: Job) -> OurTrainer:
     optimizer = torch.optim.SGD(learner.parameters(), lr=job.lr, momentum=0.9, weight_decay=5e-4)
     if job.method == "MaPLe":
         return OurTrainer(MethodSetup(job.method, "ours", model, precision, optimizer, cross_entropy_loss, None, None))
-    encoder = model.text_encoder if model.text_encoder.dtype == torch.float32 else copy.deepcopy(model.text_encoder).float()
-    features = encode_class_prompts(encoder, PROMPTSRC_TEMPLATES, classnames, normalise=False)
-    teacher_text = F.normalize(features.float().mean(dim=0), dim=-1)
+    teacher_text = template_mean_features(model.text_encoder, PROMPTSRC_TEMPLATES, classnames)
     batch_teacher: dict[str, Tensor] = {}
     loss = _promptsrc_loss(teacher_text, batch_teacher)
     return OurTrainer(MethodSetup(job.method, "ours", model, precision, optimizer, loss, None, None), batch_teacher)

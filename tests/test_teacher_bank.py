@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mopd.methods.class_text_features import check_class_prompts_fit, encode_class_prompts
+from mopd.methods.class_text_features import check_class_prompts_fit, encode_class_prompts, template_mean_features
 from mopd.methods.teacher_bank import TeacherBank
 
 TEMPLATES = ["a photo of a {}.", "a sketch of the {}.", "{} texture."]
@@ -92,6 +92,18 @@ def test_unnormalised_features_are_the_encoders_own_and_their_template_mean_is_p
     mean_then_normalise, normalise_then_mean = F.normalize(raw.mean(0), dim=-1), F.normalize(
         encode_class_prompts(encoder, TEMPLATES, CLASSNAMES).mean(0), dim=-1)
     assert not torch.allclose(mean_then_normalise, normalise_then_mean, atol=1e-3)
+
+
+def test_template_mean_features_normalise_the_mean_of_raw_features_in_fp32_either_way_of_encoding():
+    encoder = TinyClipTextEncoder().eval().half()
+    encoder.dtype = torch.float16  # as TextEncoder says its dtype; the function encodes with an fp32 copy
+    expected = F.normalize(encode_class_prompts(encoder.float(), TEMPLATES, CLASSNAMES, normalise=False).mean(0), dim=-1)
+    encoder.half()
+    for one_at_a_time in (False, True):
+        features = template_mean_features(encoder, TEMPLATES, CLASSNAMES, one_at_a_time)
+        assert features.dtype == torch.float32
+        torch.testing.assert_close(features, expected, rtol=1e-5, atol=1e-6)
+    assert encoder.model.text_projection.dtype == torch.float16  # the caller's encoder is not cast
 
 
 def test_encoded_class_prompts_have_unit_norm_rows():

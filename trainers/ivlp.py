@@ -27,11 +27,11 @@ class IVLP(TwoTowerPromptsMixin, CoOp):
     """
 
     authors_model_folder = "VLPromptLearner"
-    prompt_node = "IVLP"  # the config node of the prompts' settings (PromptSRC has its own)
+    config_node = "IVLP"  # PromptSRC reads the same prompt settings from its own node
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)
-        check_ivlp_cfg(cfg, self.prompt_node)
+        check_ivlp_cfg(cfg, self.config_node)
 
     def authors_prompt_key(self, key: str) -> str | None:
         """`image_encoder.VPT` -> visual_prompt; `<tower>_encoder.transformer.resblocks.k.VPT_shallow` -> its deep k - 1."""
@@ -44,7 +44,7 @@ class IVLP(TwoTowerPromptsMixin, CoOp):
         return f"{tower}_deep_prompts.{int(match['layer']) - 1}"
 
     def build_prompt_learner(self, classnames: list[str], clip_model: nn.Module, **overrides) -> nn.Module:
-        ivlp = self.cfg.TRAINER[self.prompt_node]
+        ivlp = self.method_cfg
         drawn = draw_ivlp_prompts(architecture_of(clip_model), ivlp.N_CTX_TEXT, ivlp.N_CTX_VISION,
                                   ivlp.PROMPT_DEPTH_TEXT, ivlp.PROMPT_DEPTH_VISION)
         return IndependentPromptLearner(classnames, clip_model, ivlp.N_CTX_TEXT, ivlp.CTX_INIT, ivlp.PROMPT_DEPTH_TEXT,

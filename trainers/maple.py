@@ -24,13 +24,14 @@ class MaPLe(TwoTowerPromptsMixin, CoOp):
     """
 
     authors_model_folder = "MultiModalPromptLearner"
+    config_node = "MAPLE"
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)
         check_maple_cfg(cfg)
 
     def build_prompt_learner(self, classnames: list[str], clip_model: nn.Module, **overrides) -> nn.Module:
-        maple = self.cfg.TRAINER.MAPLE
+        maple = self.method_cfg
         replay_clip_initialisation(architecture_of(clip_model))  # the authors draw after building a random CLIP
         return MultiModalPromptLearner(classnames, clip_model, maple.N_CTX, maple.CTX_INIT, maple.PROMPT_DEPTH,
                                        maple.FP16_PROMPTS)

@@ -36,15 +36,9 @@ class MMRL(TwoTowerPromptsMixin, CoOp):
 
     authors_model_folder = "MultiModalRepresentationLearner"
     hand_crafted_in_training = True  # the class prompts and frozen CLIP's text features use the template
-    config_node = "MMRL"  # TRAINER.<config_node> holds the method's settings
+    config_node = "MMRL"
     # the authors' names of what their CLIP learns -> this learner's
     authors_clip_parameters = {"image_encoder.proj_rep": "proj_rep"}
-
-    @property
-    def method_cfg(self):
-        """The method's node, TRAINER.<config_node>."""
-        return self.cfg.TRAINER[self.config_node]
-
     check_method_cfg = staticmethod(check_mmrl_cfg)
 
     def check_cfg(self, cfg) -> None:

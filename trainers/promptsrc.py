@@ -1,15 +1,13 @@
 """PromptSRC trainer: IVLP's prompts, regulated towards frozen CLIP, averaged over epochs (GPA)."""
 from __future__ import annotations
 
-import copy
 import logging
 
 import torch
-import torch.nn.functional as F
 
 from mopd.backend import TRAINER_REGISTRY
 from mopd.config.checks import check_promptsrc_cfg
-from mopd.methods.class_text_features import encode_class_prompts
+from mopd.methods.class_text_features import template_mean_features
 from mopd.methods.gpa import add_weighted, aggregate_constant, gaussian_epoch_weights
 from mopd.methods.promptsrc_loss import promptsrc_loss
 from mopd.prompts.prompted_clip import PromptedOutput
@@ -41,7 +39,7 @@ class PromptSRC(IVLP):
     this run's CLIP rounded the same way.
     """
 
-    prompt_node = "PROMPTSRC"
+    config_node = "PROMPTSRC"
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)
@@ -55,29 +53,17 @@ class PromptSRC(IVLP):
 
     def gpa_weights(self) -> list[float]:
         """The GPA weight of each epoch of training (`OPTIM.MAX_EPOCH` of them)."""
-        src = self.cfg.TRAINER.PROMPTSRC
+        src = self.method_cfg
         return gaussian_epoch_weights(src.GPA_MEAN, src.GPA_STD, self.cfg.OPTIM.MAX_EPOCH)
 
     def training_templates(self) -> dict[str, list[str]]:
         return {"PromptSRC's 60 ImageNet templates": list(PROMPTSRC_TEMPLATES)}
 
     def before_train_extra(self) -> None:
-        """Frozen CLIP's class features: the unnormalised mean over the templates, normalised, in fp32.
-
-        All templates' prompts are encoded together, grouped by length; with AUTHORS_NUMERICS one
-        template at a time and averaged as the authors' code does (the same numbers to the last bit).
-        """
-        encoder = self.model.text_encoder
-        if encoder.dtype != torch.float32:
-            encoder = copy.deepcopy(encoder).float()  # the authors encode the ensemble with an fp32 CLIP
-        classnames = self.dm.dataset.classnames
-        if self.cfg.TRAINER.COOP.AUTHORS_NUMERICS:
-            per_template = [encode_class_prompts(encoder, [template], classnames, normalise=False)[0]
-                            for template in PROMPTSRC_TEMPLATES]
-            mean = torch.stack(per_template, dim=1).mean(dim=1)
-        else:
-            mean = encode_class_prompts(encoder, PROMPTSRC_TEMPLATES, classnames, normalise=False).mean(dim=0)
-        self.teacher_text_features = F.normalize(mean.float(), dim=-1)  # (C, D) fp32
+        """Frozen CLIP's class features (C, D), fp32: the unnormalised mean over the 60 templates, normalised."""
+        self.teacher_text_features = template_mean_features(self.model.text_encoder, PROMPTSRC_TEMPLATES,
+                                                            self.dm.dataset.classnames,
+                                                            self.cfg.TRAINER.COOP.AUTHORS_NUMERICS)
 
     def parse_batch_train(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch, and frozen CLIP's normalised features of its images (the unprompted image tower)."""
@@ -86,7 +72,7 @@ class PromptSRC(IVLP):
         return image, label
 
     def compute_losses(self, output: PromptedOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:
-        src, as_authors = self.cfg.TRAINER.PROMPTSRC, self.cfg.TRAINER.COOP.AUTHORS_NUMERICS
+        src, as_authors = self.method_cfg, self.cfg.TRAINER.COOP.AUTHORS_NUMERICS
         teacher_image = self.teacher_image_features
         teacher_logits = output.logit_scale * teacher_image @ self.teacher_text_features.type(teacher_image.dtype).t()
 
@@ -118,7 +104,7 @@ class PromptSRC(IVLP):
             param.copy_(self.gpa_sum[name])
         self.gpa_applied = True
         logger.info("GPA: the prompts are now their Gaussian-weighted average over %d epochs", self.max_epoch)
-        if not self.cfg.TRAINER.PROMPTSRC.GPA_ONLY_PROMPTS:
+        if not self.method_cfg.GPA_ONLY_PROMPTS:
             self.round_frozen_weights(self.gpa_weights(), with_class_name_buffers=True)
 
     @torch.no_grad()
@@ -144,7 +130,7 @@ class PromptSRC(IVLP):
 
     def checkpoint_meta(self) -> dict:
         meta = super().checkpoint_meta()
-        src = self.cfg.TRAINER.PROMPTSRC
+        src = self.method_cfg
         meta["training_settings"] = {"text_loss_weight": src.TEXT_LOSS_WEIGHT, "image_loss_weight": src.IMAGE_LOSS_WEIGHT,
                                      "gpa_mean": src.GPA_MEAN, "gpa_std": src.GPA_STD, "gpa_only_prompts": src.GPA_ONLY_PROMPTS}
         if self.gpa_applied:  # not compared: what evaluation of this checkpoint must do to the frozen weights
@@ -161,7 +147,7 @@ class PromptSRC(IVLP):
             logger.warning("The checkpoint holds no GPA sum: the average will count only the epochs trained from now on")
         if state.get("gpa_applied"):  # resumed after the last epoch: the prompts are the average already
             self.gpa_applied = True
-            if not self.cfg.TRAINER.PROMPTSRC.GPA_ONLY_PROMPTS:
+            if not self.method_cfg.GPA_ONLY_PROMPTS:
                 self.round_frozen_weights(self.gpa_weights(), with_class_name_buffers=True)
 
     def loaded_for_evaluation(self, name: str, checkpoint: dict) -> None:

@@ -69,8 +69,10 @@ def check_ivlp_cfg(cfg: CN, node: str = "IVLP") -> None:
 
 
 def check_promptsrc_cfg(cfg: CN) -> None:
-    """Reject `TRAINER.PROMPTSRC` values out of range: its prompts as IVLP's, loss weights >= 0, GPA_STD > 0."""
-    check_ivlp_cfg(cfg, "PROMPTSRC")
+    """Reject PromptSRC's own `TRAINER.PROMPTSRC` values out of range: loss weights >= 0, GPA_STD > 0.
+
+    Its prompt values are IVLP's, checked by `check_ivlp_cfg(cfg, "PROMPTSRC")` (the IVLP trainer's check).
+    """
     src = cfg.TRAINER.PROMPTSRC
     for name in ("TEXT_LOSS_WEIGHT", "IMAGE_LOSS_WEIGHT"):
         if src[name] < 0:

@@ -6,6 +6,7 @@ to its own longest prompt (a chunk per template would be cut to that template's 
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 from typing import Sequence
@@ -96,3 +97,24 @@ def encode_class_prompts(
     # Normalise in fp32 so fp16 features are rounded once, after the division.
     features = F.normalize(features.float(), dim=-1).to(features.dtype)
     return features.view(len(templates), len(classnames), features.shape[-1])
+
+
+def template_mean_features(
+    text_encoder: nn.Module, templates: Sequence[str], classnames: Sequence[str], one_template_at_a_time: bool = False
+) -> Tensor:
+    """(C, D) fp32 unit-norm class features: each class's unnormalised features averaged over the templates, then
+    normalised (PromptSRC's frozen-CLIP class features; not CLIP's mean of unit vectors).
+
+    The encoder computes in fp32 (a copy is cast when its weights are not). All prompts are encoded together,
+    grouped by length; `one_template_at_a_time` encodes and averages as PromptSRC's code does (its numbers to
+    the last bit).
+    """
+    if text_encoder.dtype != torch.float32:
+        text_encoder = copy.deepcopy(text_encoder).float()
+    if one_template_at_a_time:
+        per_template = [encode_class_prompts(text_encoder, [template], classnames, normalise=False)[0]
+                        for template in templates]
+        mean = torch.stack(per_template, dim=1).mean(dim=1)
+    else:
+        mean = encode_class_prompts(text_encoder, templates, classnames, normalise=False).mean(dim=0)
+    return F.normalize(mean.float(), dim=-1)

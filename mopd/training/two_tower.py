@@ -35,6 +35,12 @@ class TwoTowerPromptsMixin:
     """
 
     authors_model_folder = ""  # the name the authors' trainer registers its model under (its checkpoint folder)
+    config_node = ""  # TRAINER.<config_node> holds the method's settings
+
+    @property
+    def method_cfg(self):
+        """The method's config node, TRAINER.<config_node>."""
+        return self.cfg.TRAINER[self.config_node]
 
     def build_prompted_clip(self, clip_model: nn.Module, prompt_learner: nn.Module) -> nn.Module:
         """CLIP with the learner's prompts in both towers."""
@@ -64,7 +70,6 @@ class TwoTowerPromptsMixin:
             self.check_frozen_weights(frozen)
             logger.info("Dropped %d frozen CLIP weights of the checkpoint (checked against this run's CLIP)", len(frozen))
         return super().convert_foreign_state_dict(name, learned)
-
 
     def check_frozen_weights(self, weights: dict[str, torch.Tensor]) -> None:
         """Raise ValueError unless the authors' frozen CLIP weights are this run's (`check_frozen_clip_weights`)."""
