@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from dassl_like import save_dassl_checkpoint
+import train
 from e2e import BACKENDS, TINY, accuracy, config, run_train, snapshot
+from mopd.backend import build_trainer, set_random_seed
 from mopd.clip.backbones import get_backbone
 from mopd.clip.loading import load_clip
 from mopd.engine.checkpoint import load_checkpoint
@@ -25,6 +27,8 @@ CONFIGS = {
     "MaPLe": config("trainers", "MaPLe", "vit_b16_c2_ep5_batch4_2ctx.yaml"),
     "IVLP": config("trainers", "IVLP", "vit_b16_c2_ep5_batch4_2+2ctx.yaml"),
     "PromptSRC": config("trainers", "PromptSRC", "vit_b16_c2_ep20_batch4_4+4ctx.yaml"),
+    "MMRL": config("trainers", "MMRL", "vit_b16.yaml"),
+    "MMRLpp": config("trainers", "MMRLpp", "vit_b16.yaml"),
 }
 AUTHORS_FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "authors_checkpoints")
 
@@ -296,6 +300,39 @@ def test_authors_promptsrc_checkpoint_of_another_clip_is_refused(data_root, tmp_
     proc = run_train(_args(data_root, "PromptSRC", str(tmp_path / "eval"), *extra, "MODEL.BACKBONE.NAME", "tiny12",
                            flags=flags), "builtin", str(tmp_path), check=False)
     assert proc.returncode != 0 and "trained on other CLIP weights" in proc.stderr
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("method", ["MMRL", "MMRLpp"])
+def test_authors_mmrl_run_folder_evaluates_to_their_accuracy_with_the_branch_of_each_subsample(
+    method, backend, data_root, tmp_path
+):
+    """Their whole CustomCLIP (fp32 under their amp): the learner, what the image tower learns (`proj_rep`, MMRL++'s
+    A and B), the class prompts and frozen CLIP; base classes are scored by the fused logits, new ones by the
+    class token's alone (TASK B2N), as their `test` does."""
+    folder, expected, extra = _authors_fixture(method)
+    flags = ("--eval-only", "--model-dir", folder, "--load-epoch", str(expected["settings"]["epochs"]))
+    for classes in ("base", "new"):
+        proc = run_train(_args(data_root, method, str(tmp_path / f"eval_{classes}"), *extra, flags=flags,
+                               classes=classes), backend, str(tmp_path))
+        assert re.search(r"Dropped \d+ frozen CLIP weights of the checkpoint \(checked against this run's CLIP\)",
+                         proc.stdout), proc.stdout[-3000:]
+        assert accuracy(proc.stdout) == pytest.approx(expected["authors_evaluation"][classes]["accuracy"], abs=1e-9)
+
+
+@pytest.mark.parametrize("method", ["IVLP", "PromptSRC", "MMRL", "MMRLpp"])
+def test_authors_checkpoints_predict_what_their_code_predicted_for_every_test_image(method, data_root, tmp_path):
+    """Finer than the accuracy: the class of each test image, in the loaders' order, as their --eval-only chose it."""
+    folder, expected, extra = _authors_fixture(method)
+    for classes in ("base", "new"):
+        args = train.parse_args(_args(data_root, method, str(tmp_path / classes), *extra, classes=classes, flags=(
+            "--eval-only", "--model-dir", folder, "--load-epoch", str(expected["settings"]["epochs"]))))
+        cfg = train.checked_cfg(args)
+        set_random_seed(cfg.SEED)
+        trainer = build_trainer(cfg)
+        trainer.load_model(args.model_dir, epoch=args.load_epoch)
+        trainer.test()
+        assert trainer.evaluator._y_pred == expected["authors_evaluation"][classes]["predictions"]
 
 
 def _authors_maple_layout(learner: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -60,8 +60,8 @@ clip._download = lambda url, root=None: SPEC["clip_file"]  # P2
 
 import train as authors_train  # noqa: E402  (their train.py: registers their datasets and trainers)
 from dassl.data.datasets import DATASET_REGISTRY, DatasetBase  # noqa: E402
-from dassl.engine import build_trainer  # noqa: E402
-from dassl.engine.trainer import SimpleTrainer  # noqa: E402
+from dassl.engine import TRAINER_REGISTRY, build_trainer  # noqa: E402
+from dassl.evaluation import Classification  # noqa: E402
 from dassl.utils import set_random_seed, setup_logger  # noqa: E402
 from datasets.oxford_pets import OxfordPets  # noqa: E402
 
@@ -189,28 +189,34 @@ def on_saved_batches() -> dict:
 def as_published() -> dict:
     """Their train.main as a user runs it (their loaders): train on base, then --eval-only on base and new.
 
-    Returns each evaluation's accuracy and the smallest gap between an image's two largest logits.
+    Returns each evaluation's accuracy, its prediction for each test image in their loader's order, and the
+    smallest gap between an image's two largest logits. Recorded at
+    their trainer's `test` and Dassl's evaluator, which every method's test feeds (MMRL's own `test` calls its
+    model directly, not `model_inference`).
     """
     outcomes: list[dict] = []
-    test, inference = SimpleTrainer.test, SimpleTrainer.model_inference
+    trainer_class = TRAINER_REGISTRY.get(SPEC["method"])
+    test, process = trainer_class.test, Classification.process
 
     def recorded_test(self, *args, **kwargs):
-        outcomes.append({"gaps": []})
+        outcomes.append({"gaps": [], "predictions": []})
         outcomes[-1]["accuracy"] = float(test(self, *args, **kwargs))
         return outcomes[-1]["accuracy"]
 
-    def recorded_inference(self, images):
-        logits = inference(self, images)
-        top2 = logits.float().topk(2, dim=1).values
+    def recorded_process(self, output, label):
+        top2 = output.float().topk(2, dim=1).values
         outcomes[-1]["gaps"] += (top2[:, 0] - top2[:, 1]).tolist()
-        return logits
+        outcomes[-1]["predictions"] += output.argmax(dim=1).tolist()
+        return process(self, output, label)
 
-    SimpleTrainer.test, SimpleTrainer.model_inference = recorded_test, recorded_inference
+    trainer_class.test, Classification.process = recorded_test, recorded_process
     authors_train.main(_args("base", eval_only=False, prec=SPEC["prec"]))
     evaluations = {}
     for subsample in ("base", "new"):
         authors_train.main(_args(subsample, eval_only=True, prec=SPEC["eval_prec"]))
-        evaluations[subsample] = {"accuracy": outcomes[-1]["accuracy"], "smallest_gap": min(outcomes[-1]["gaps"])}
+        outcome = outcomes[-1]
+        evaluations[subsample] = {"accuracy": outcome["accuracy"], "predictions": outcome["predictions"],
+                                  "smallest_gap": min(outcome["gaps"])}
     return {"evaluations": evaluations, "model_folder": MODEL_FOLDERS[SPEC["method"]]}
 
 

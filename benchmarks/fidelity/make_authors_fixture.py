@@ -1,14 +1,16 @@
-r"""Write a checkpoint fixture of tests/fixtures/authors_checkpoints/ with the authors' own code (IVLP or PromptSRC).
+r"""Write a checkpoint fixture of tests/fixtures/authors_checkpoints/ with the authors' own code.
 
     python benchmarks/fidelity/make_authors_fixture.py \
         --authors /path/to/multimodal-prompt-learning --dassl /path/to/Dassl.pytorch
     python benchmarks/fidelity/make_authors_fixture.py --method PromptSRC \
         --authors /path/to/PromptSRC --dassl /path/to/Dassl.pytorch
+    python benchmarks/fidelity/make_authors_fixture.py --method MMRL \
+        --authors /path/to/MMRL --dassl /path/to/Dassl.pytorch        (and --method MMRLpp)
 
 The authors' train.py trains their method as published (their config file, their loaders, fp16) on this
 repository's "tiny" CLIP and the synthetic dataset of the test suite (tests/conftest.py: 6 classes,
 8/2/4 images each), base classes, then evaluates the checkpoint with --eval-only in fp32 on the base and
-new classes. The checkpoint folder (`VLPromptLearner/`) goes to the fixture folder as it is, with
+new classes. The checkpoint folder (`VLPromptLearner/`, MMRL's `MultiModalRepresentationLearner/`) goes to the fixture folder as it is, with
 expected.json: how it was made and the accuracies their code reports, which the test asserts.
 """
 from __future__ import annotations
@@ -37,7 +39,13 @@ SETTINGS = {
     # GPA centred on the last of the 2 epochs, so that both epochs weigh (the published 15 is past the end)
     "PromptSRC": {"method": "PromptSRC", **_COMMON, "method_opts": {"GPA_MEAN": 2, "GPA_STD": 1}},
 }
-REPOSITORIES = {"IVLP": "muzairkhattak/multimodal-prompt-learning", "PromptSRC": "muzairkhattak/PromptSRC"}
+# MMRL's tokens enter at the first of its layers and replace the carried ones at the next (published: 6, then 7-12);
+# REP_DIM 64 rather than 512 keeps the file small (their checkpoint holds the whole model and AdamW's moments).
+# Trained in their published "amp", which their code runs as fp32 on a CPU.
+_MMRL = {**_COMMON, "prec": "amp", "depths": {}, "method_opts": {"REP_LAYERS": [1, 2], "REP_DIM": 64}}
+SETTINGS.update({"MMRL": {"method": "MMRL", **_MMRL}, "MMRLpp": {"method": "MMRLpp", **_MMRL}})
+REPOSITORIES = {"IVLP": "muzairkhattak/multimodal-prompt-learning", "PromptSRC": "muzairkhattak/PromptSRC",
+                "MMRL": "yunncheng/MMRL", "MMRLpp": "yunncheng/MMRL"}
 
 
 def _commit(path: str) -> str:
@@ -49,7 +57,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--method", choices=sorted(SETTINGS), default="IVLP")
     parser.add_argument("--authors", required=True, help="clone of the method's repository (muzairkhattak/"
-                        "multimodal-prompt-learning for IVLP, muzairkhattak/PromptSRC for PromptSRC)")
+                        "multimodal-prompt-learning for IVLP, muzairkhattak/PromptSRC for PromptSRC, "
+                        "yunncheng/MMRL for MMRL and MMRLpp)")
     parser.add_argument("--dassl", required=True, help="clone of KaiyangZhou/Dassl.pytorch")
     parser.add_argument("--out", default="", help="fixture folder (replaced; default: the method's, lower case)")
     args = parser.parse_args()
