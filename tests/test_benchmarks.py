@@ -91,6 +91,24 @@ def test_the_last_line_reads_every_target(smoke_run):
     assert all(value is not None for value in summary.values()), summary
 
 
+def test_the_truncation_benchmark_times_both_text_passes_and_finds_them_equal_up_to_round_off(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO_ROOT, "benchmarks", "bench_truncation.py"), "--backbone", "tiny",
+         "--classes", "6", "12", "--repeats", "1"], cwd=str(tmp_path), capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [json.loads(text) for text in proc.stdout.splitlines()]
+    assert [line["classes"] for line in lines] == [6, 12]
+    for line in lines:
+        assert line["full_s"] > 0 and line["truncated_s"] > 0 and line["mean_eot"] < 77
+        # the printed ratio is that of the two unrounded times, so it lies in the range the rounded figures allow
+        low, high = (line["full_s"] - 0.005) / (line["truncated_s"] + 0.005), (line["full_s"] + 0.005) / max(
+            line["truncated_s"] - 0.005, 1e-9)
+        assert low <= line["speedup"] + 0.005 and line["speedup"] - 0.005 <= high
+        # the same maths: the outputs of the two passes differ by fp32 round-off only
+        assert float(line["features_rel_diff"]) < 1e-5 and float(line["ctx_grad_rel_diff"]) < 1e-5
+
+
 def test_the_cache_key_benchmark_times_every_way_of_keying_the_files_it_generates(tmp_path):
     out, work = tmp_path / "lines.jsonl", tmp_path / "work"
     work.mkdir()
