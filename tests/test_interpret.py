@@ -118,6 +118,15 @@ def test_cli_rejects_a_checkpoint_without_a_learned_context(tmp_path, capsys):
     assert len(err.splitlines()) == 1
 
 
+def test_cli_says_why_an_mmrl_checkpoint_has_no_context_to_read(tmp_path, capsys):
+    _save_prompt_learner(str(tmp_path), {"compound_rep_tokens": torch.zeros(5, 512), "proj_rep": torch.zeros(64, 128)})
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path), "--backbone", "tiny"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is an MMRL or MMRL++ checkpoint" in err[0] and "no word-embedding context" in err[0]
+
+
 def test_cli_rejects_a_missing_checkpoint_with_one_error_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(tmp_path / "nope"), "--backbone", "tiny"])

@@ -13,6 +13,7 @@ from mopd.engine.checkpoint import EPOCH_FILE_PREFIX, LATEST_FILE
 
 CONTEXT_KEY = "ctx"  # the learned context in the prompt learner's state_dict: (M, D), or (C, M, D) with CSC
 MODEL_FOLDER = "prompt_learner"  # the model name every trainer here registers its learned prompt under
+REPRESENTATION_KEY = "compound_rep_tokens"  # MMRL's and MMRL++'s shared tokens (mopd/prompts/representation_learner.py)
 _CONFIG_START = "** Config **"
 _CONFIG_END = re.compile(r"^(\*\* System info|Collecting env info)")
 
@@ -54,6 +55,13 @@ def resolve_checkpoint(path: str) -> str:
 def context_vectors(checkpoint: dict, source: str) -> Tensor:
     """The learned context of a loaded checkpoint as float32: (M, D), or (C, M, D) for class-specific context."""
     state_dict = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
+    if isinstance(state_dict, dict) and REPRESENTATION_KEY in state_dict:
+        raise ValueError(
+            f"{source} is an MMRL or MMRL++ checkpoint: its representation tokens live in a space of their own "
+            "(REP_DIM wide) and reach the towers' hidden layers through learned projections, so there is no "
+            "word-embedding context to read; interpret reads that of CoOp, CoCoOp, KgCoOp, ProGrad, MoPD, MaPLe, "
+            "IVLP and PromptSRC"
+        )
     if not isinstance(state_dict, dict) or CONTEXT_KEY not in state_dict:
         keys = ", ".join(sorted(state_dict)) if isinstance(state_dict, dict) else type(checkpoint).__name__
         raise ValueError(
