@@ -11,13 +11,13 @@ import pytest
 import torch
 
 from dassl_like import save_dassl_checkpoint
-import train
 from e2e import BACKENDS, TINY, accuracy, config, run_train, snapshot
 from mopd.backend import build_trainer, set_random_seed
 from mopd.clip.backbones import get_backbone
 from mopd.clip.loading import load_clip
 from mopd.engine.checkpoint import load_checkpoint
 from mopd.runs.lock import LOCK_FILE
+import train
 
 CONFIGS = {
     "CoOp": config("trainers", "CoOp", "vit_b16_ep50_ctxv1.yaml"),
