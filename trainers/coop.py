@@ -129,5 +129,8 @@ class CoOp(RunBookkeepingMixin, PrecisionStepMixin, PromptCheckpointMixin, Cache
 
     def compute_losses(self, output: PromptedOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:
         """Loss parts for one batch; key "loss" is the total that is back-propagated (CE in fp32, or as the authors)."""
-        logits = output.logits if self.cfg.TRAINER.COOP.AUTHORS_NUMERICS else output.logits.float()
-        return {"loss": nn.functional.cross_entropy(logits, label)}
+        return {"loss": nn.functional.cross_entropy(self.loss_input(output.logits), label)}
+
+    def loss_input(self, tensor: torch.Tensor) -> torch.Tensor:
+        """`tensor` as the loss takes it: in fp32, or in its own dtype as the authors' code (AUTHORS_NUMERICS)."""
+        return tensor if self.cfg.TRAINER.COOP.AUTHORS_NUMERICS else tensor.float()

@@ -67,14 +67,10 @@ class MMRL(TwoTowerPromptsMixin, CoOp):
         return image, label
 
     def compute_losses(self, output: RepresentationOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:
-        mmrl, as_authors = self.method_cfg, self.cfg.TRAINER.COOP.AUTHORS_NUMERICS
-
-        def computed(logits: torch.Tensor) -> torch.Tensor:  # the cross-entropy in the logits' dtype, or fp32
-            return logits if as_authors else logits.float()
-
-        return mmrl_loss(computed(output.class_logits), computed(output.rep_logits), label, output.image_features,
-                         self.clip_image_features, output.text_features, self.clip_text_features, mmrl.ALPHA,
-                         mmrl.REG_WEIGHT)._asdict()
+        mmrl = self.method_cfg
+        return mmrl_loss(self.loss_input(output.class_logits), self.loss_input(output.rep_logits), label,
+                         output.image_features, self.clip_image_features, output.text_features, self.clip_text_features,
+                         mmrl.ALPHA, mmrl.REG_WEIGHT)._asdict()
 
     def classify_features(self, image_features: torch.Tensor) -> torch.Tensor:
         """Logits (B, C) of test image features (B, 2, D): the fusion or the class-token branch, as TASK chooses."""

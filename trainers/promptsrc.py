@@ -72,13 +72,9 @@ class PromptSRC(IVLP):
         return image, label
 
     def compute_losses(self, output: PromptedOutput, label: torch.Tensor) -> dict[str, torch.Tensor]:
-        src, as_authors = self.method_cfg, self.cfg.TRAINER.COOP.AUTHORS_NUMERICS
+        src, computed = self.method_cfg, self.loss_input
         teacher_image = self.teacher_image_features
         teacher_logits = output.logit_scale * teacher_image @ self.teacher_text_features.type(teacher_image.dtype).t()
-
-        def computed(tensor: torch.Tensor) -> torch.Tensor:  # the authors' dtypes, or fp32
-            return tensor if as_authors else tensor.float()
-
         terms = promptsrc_loss(computed(output.logits), label, computed(output.text_features),
                                self.teacher_text_features, computed(output.image_features), computed(teacher_image),
                                computed(teacher_logits), src.TEXT_LOSS_WEIGHT, src.IMAGE_LOSS_WEIGHT)
