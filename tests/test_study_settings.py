@@ -87,17 +87,23 @@ def _training_step(method: str, protocol: str, dataset: str, tmp_path):
     return transfer_train(scope, 1, 16)
 
 
-@pytest.mark.parametrize("protocol, dataset, config, task, reg_weight, rep_dim", [
-    ("base2new", "eurosat", "vit_b16", "B2N", 0.01, 2048), ("base2new", "imagenet", "vit_b16_imagenet", "B2N", 0.5, 512),
-    ("few_shot", "dtd", "vit_b16_few_shot", "FS", 6.0, 512), ("few_shot", "imagenet", "vit_b16_imagenet", "FS", 0.5, 512),
-    ("cross_dataset", "imagenet", "vit_b16_cross_datasets", "CD", 0.2, 512),
+@pytest.mark.parametrize("method, protocol, dataset, config, expected", [
+    ("mmrl", "base2new", "eurosat", "vit_b16", {"TASK": "B2N", "REG_WEIGHT": 0.01, "REP_DIM": 2048}),
+    ("mmrl", "base2new", "imagenet", "vit_b16_imagenet", {"TASK": "B2N", "REG_WEIGHT": 0.5, "REP_DIM": 512}),
+    ("mmrl", "few_shot", "dtd", "vit_b16_few_shot", {"TASK": "FS", "REG_WEIGHT": 6.0, "REP_DIM": 512}),
+    ("mmrl", "few_shot", "imagenet", "vit_b16_imagenet", {"TASK": "FS", "REG_WEIGHT": 0.5, "REP_DIM": 512}),
+    ("mmrl", "cross_dataset", "imagenet", "vit_b16_cross_datasets", {"TASK": "CD", "REG_WEIGHT": 0.2, "REP_DIM": 512}),
+    ("mmrlpp", "base2new", "food101", "vit_b16", {"TASK": "B2N", "BETA": 0.1, "REG_WEIGHT": 1.0}),
+    ("mmrlpp", "base2new", "imagenet", "vit_b16_imagenet", {"TASK": "B2N", "BETA": 0.9, "REG_WEIGHT": 0.2}),
+    ("mmrlpp", "few_shot", "eurosat", "vit_b16_few_shot", {"TASK": "FS", "BETA": 0.2, "REG_WEIGHT": 0.01}),
+    ("mmrlpp", "cross_dataset", "imagenet", "vit_b16_cross_datasets", {"TASK": "CD", "BETA": 0.9, "REG_WEIGHT": 0.1}),
 ])
-def test_mmrl_trains_with_the_authors_scripts_task_config_and_per_dataset_values(protocol, dataset, config, task,
-                                                                                reg_weight, rep_dim, tmp_path):
-    step = _training_step("mmrl", protocol, dataset, tmp_path)
+def test_mmrl_and_mmrlpp_train_with_the_authors_scripts_task_config_and_per_dataset_values(method, protocol, dataset,
+                                                                                        config, expected, tmp_path):
+    step = _training_step(method, protocol, dataset, tmp_path)
     assert os.path.basename(step.config_files[0]) == f"{config}.yaml"
-    mmrl = _cfg(step).TRAINER.MMRL
-    assert (mmrl.TASK, mmrl.REG_WEIGHT, mmrl.REP_DIM) == (task, reg_weight, rep_dim)
+    node = _cfg(step).TRAINER[method.upper()]
+    assert {key: node[key] for key in expected} == expected
 
 
 def test_mmrl_evaluations_pass_their_protocols_task_after_the_models_configs(tmp_path):
@@ -109,19 +115,6 @@ def test_mmrl_evaluations_pass_their_protocols_task_after_the_models_configs(tmp
         test = transfer_test(_scope("mmrl", tmp_path), protocol, dataset, 1, 16)
         assert test.config_files == transfer_train(_scope("mmrl", tmp_path), 1, 16).config_files
         assert test.opts == ("TRAINER.MMRL.TASK", "CD", "TRAINER.MMRL.REG_WEIGHT", "0.2", "TRAINER.MMRL.REP_DIM", "512")
-
-
-@pytest.mark.parametrize("protocol, dataset, config, task, beta, reg_weight", [
-    ("base2new", "food101", "vit_b16", "B2N", 0.1, 1.0), ("base2new", "imagenet", "vit_b16_imagenet", "B2N", 0.9, 0.2),
-    ("few_shot", "eurosat", "vit_b16_few_shot", "FS", 0.2, 0.01),
-    ("cross_dataset", "imagenet", "vit_b16_cross_datasets", "CD", 0.9, 0.1),
-])
-def test_mmrlpp_trains_with_its_scripts_task_config_and_per_dataset_table(protocol, dataset, config, task, beta,
-                                                                         reg_weight, tmp_path):
-    step = _training_step("mmrlpp", protocol, dataset, tmp_path)
-    assert os.path.basename(step.config_files[0]) == f"{config}.yaml"
-    node = _cfg(step).TRAINER.MMRLPP
-    assert (node.TASK, node.BETA, node.REG_WEIGHT) == (task, beta, reg_weight)
 
 
 def test_mmrlpp_evaluates_the_imagenet_model_with_each_targets_beta_and_base2new_with_the_trainings(tmp_path):
